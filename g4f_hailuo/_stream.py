@@ -1,0 +1,207 @@
+"""Hailuo's reply events turned into g4f response objects (pure, no I/O).
+
+The site sends the *whole answer so far* in every ``message_result``; this
+module yields only what is new, holds back a trailing U+FFFD (half of a
+multi-byte character that the next frame completes), and refuses to pass a
+reply that ended without an end marker off as a complete answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from g4f import debug
+from g4f.errors import ResponseError
+from g4f.providers.response import FinishReason, Sources, SuggestedFollowups, TitleGeneration, Usage
+
+from ._conversation import Conversation
+from ._errors import error_for_code
+from ._sse import ServerEvent
+
+__all__ = ["ReplyInterpreter", "estimate_tokens"]
+
+TYPE_SEND_RESULT = 1
+TYPE_MESSAGE_RESULT = 2
+TYPE_HEARTBEAT = 3
+TYPE_FOLLOW_UP = 4
+TYPE_END = 8
+REPLACEMENT_CHAR = "\ufffd"
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count for when the site reports none: about one token per
+    CJK character and one per four other characters. CJK characters take three
+    bytes in UTF-8, so the byte surplus counts them without a Python loop."""
+    wide = min(len(text), (len(text.encode("utf-8", "replace")) - len(text)) // 2)
+    return wide + (len(text) - wide + 3) // 4
+
+
+class ReplyInterpreter:
+    """Feed it every decoded event with :meth:`on_event`, then call :meth:`finish`.
+
+    Both return lists of g4f chunks: ``str`` text deltas, ``TitleGeneration``,
+    ``Conversation``, ``Sources``, ``SuggestedFollowups``, ``Usage`` and, last,
+    ``FinishReason``. In-stream errors raise the matching g4f error.
+    """
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        character_id: str = "1",
+        prompt: str = "",
+        return_conversation: bool = True,
+    ) -> None:
+        self._account = account
+        self._character_id = character_id
+        self._prompt = prompt
+        self._return_conversation = return_conversation
+        self._content = ""  # the latest cumulative answer
+        self._emitted = 0  # characters of it already yielded
+        self._answer_final = False  # a message_result with isEnd == 0 arrived
+        self.ended = False  # close_chunk or a type-8 frame: stop reading
+        self.chat_id: str | None = None
+        self._conversation_sent = False
+        self._events = 0
+        self._sources: dict[str, dict[str, str]] = {}
+        self._followups: list[str] = []
+
+    @property
+    def started(self) -> bool:
+        """Whether the site accepted the message (``send_result`` or text arrived)."""
+        return self.chat_id is not None or bool(self._content)
+
+    @property
+    def text_length(self) -> int:
+        return self._emitted
+
+    def on_event(self, event: ServerEvent) -> list[Any]:
+        self._events += 1
+        if event.event == "close_chunk":
+            self.ended = True
+            return []
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            debug.log(f"HailuoAI: skipped a malformed {event.event!r} frame ({len(event.data)} bytes)")
+            return []
+        if not isinstance(payload, dict):
+            return []
+        kind = payload.get("type")
+        if kind == TYPE_HEARTBEAT:
+            return []
+        if kind == TYPE_END:
+            self.ended = True
+            return []
+        status = payload.get("statusInfo")
+        code = status.get("code") if isinstance(status, dict) else None
+        if code:
+            raise error_for_code(code, str(status.get("message") or "")[:200])  # type: ignore[union-attr]
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            data = {}
+        if event.event == "send_result" or kind == TYPE_SEND_RESULT:
+            return self._on_send_result(data.get("sendResult"))
+        if event.event == "message_result" or kind == TYPE_MESSAGE_RESULT:
+            return self._on_message_result(data.get("messageResult"))
+        if event.event == "follow_up_question_result" or kind == TYPE_FOLLOW_UP:
+            self._on_follow_up(data)
+            return []
+        debug.log(f"HailuoAI: ignored an unknown event {event.event!r} (type {kind!r})")
+        return []
+
+    def finish(self) -> list[Any]:
+        """The end of the body: the last held-back text, sources, usage, finish reason."""
+        if not (self.ended or self._answer_final):
+            if not self._events:
+                raise ResponseError("Hailuo sent an empty response instead of an answer")
+            raise ResponseError(
+                f"Hailuo's reply stopped after {self._emitted} characters without an end marker:"
+                " the answer is incomplete"
+            )
+        if not self._content:
+            raise ResponseError("Hailuo ended the reply without any answer text")
+        chunks: list[Any] = []
+        if self._emitted < len(self._content):
+            chunks.append(self._content[self._emitted :])
+            self._emitted = len(self._content)
+        if self._sources:
+            chunks.append(Sources(list(self._sources.values())))
+        if self._followups:
+            chunks.append(SuggestedFollowups(self._followups))
+        prompt_tokens = estimate_tokens(self._prompt)
+        completion_tokens = estimate_tokens(self._content)
+        chunks.append(
+            Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
+            )
+        )
+        chunks.append(FinishReason("stop"))
+        return chunks
+
+    def _on_send_result(self, result: Any) -> list[Any]:
+        if not isinstance(result, dict):
+            return []
+        chunks: list[Any] = []
+        title = result.get("chatTitle")
+        if isinstance(title, str) and title.strip():
+            chunks.append(TitleGeneration(title.strip()))
+        chunks.extend(self._conversation_for(result.get("chatID")))
+        return chunks
+
+    def _on_message_result(self, result: Any) -> list[Any]:
+        if not isinstance(result, dict):
+            return []
+        chunks = self._conversation_for(result.get("chatID"))
+        self._collect_sources(result.get("extra"))
+        content = result.get("content")
+        if not isinstance(content, str):
+            return chunks
+        final = result.get("isEnd", 1) == 0
+        self._answer_final = self._answer_final or final
+        self._content = content
+        stop = len(content)
+        if not final:
+            held = content.find(REPLACEMENT_CHAR, self._emitted)
+            if held != -1:
+                stop = held
+        if stop > self._emitted:
+            chunks.append(content[self._emitted : stop])
+            self._emitted = stop
+        return chunks
+
+    def _on_follow_up(self, data: dict[str, Any]) -> None:
+        result = data.get("messageResult")
+        if isinstance(result, dict):
+            self._collect_sources(result.get("extra"))
+            content = result.get("content")
+            if isinstance(content, str):
+                for line in content.splitlines():
+                    line = line.strip()
+                    if line and line not in self._followups:
+                        self._followups.append(line)
+        self._collect_sources(data.get("extra"))
+
+    def _collect_sources(self, extra: Any) -> None:
+        if not isinstance(extra, dict):
+            return
+        status = extra.get("netSearchStatus")
+        links = status.get("linkDetail") if isinstance(status, dict) else None
+        if not isinstance(links, list):
+            return
+        for link in links:
+            if isinstance(link, dict) and isinstance(link.get("url"), str) and link["url"]:
+                title = link.get("detail") if isinstance(link.get("detail"), str) else ""
+                self._sources.setdefault(link["url"], {"url": link["url"], "title": title or link["url"]})
+
+    def _conversation_for(self, chat_id: Any) -> list[Any]:
+        if not isinstance(chat_id, (str, int)) or not str(chat_id).isdigit():
+            return []
+        self.chat_id = str(chat_id)
+        if self._conversation_sent or not self._return_conversation:
+            return []
+        self._conversation_sent = True
+        return [Conversation(token=self._account, chatID=self.chat_id, characterID=self._character_id)]
