@@ -1,0 +1,110 @@
+"""Who the client is to Hailuo: token, client UUID, device id, user agent (pure)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ._conversation import token_fingerprint
+
+__all__ = ["Identity", "jwt_claims", "claims_device_id", "token_expiry", "stable_client_uuid", "DEFAULT_USER_AGENT"]
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+_UUID_NAMESPACE = uuid.UUID("8f5e1c1e-4c55-4a0c-9f5c-6d61696c756f")
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The JWT's claims, unverified (the server verifies); ``{}`` if it is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _user(claims: dict[str, Any]) -> dict[str, Any]:
+    user = claims.get("user")
+    return user if isinstance(user, dict) else {}
+
+
+def claims_device_id(claims: dict[str, Any]) -> str | None:
+    device = _user(claims).get("deviceID")
+    device = str(device) if isinstance(device, (str, int)) else ""
+    return device if device.isdigit() else None
+
+
+def token_expiry(claims: dict[str, Any]) -> float | None:
+    exp = claims.get("exp")
+    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+
+
+def stable_client_uuid(token: str, claims: dict[str, Any]) -> str:
+    """The same client UUID for the same account in every process: many
+    "devices" on one account is reported to draw risk control."""
+    user_id = _user(claims).get("id")
+    seed = f"user:{user_id}" if isinstance(user_id, (str, int)) and str(user_id) else token_fingerprint(token)
+    return str(uuid.uuid5(_UUID_NAMESPACE, seed))
+
+
+@dataclass(frozen=True)
+class Identity:
+    token: str
+    uuid: str
+    device_id: str | None
+    user_agent: str = DEFAULT_USER_AGENT
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Identity(account={token_fingerprint(self.token)!r}, device_id={self.device_id!r})"
+
+    @property
+    def account(self) -> str:
+        return token_fingerprint(self.token)
+
+    @property
+    def expires_at(self) -> float | None:
+        return token_expiry(jwt_claims(self.token))
+
+    def is_expired(self, now: float | None = None) -> bool:
+        expiry = self.expires_at
+        return expiry is not None and expiry <= (time.time() if now is None else now)
+
+    @classmethod
+    def from_token(cls, token: str, user_agent: str | None = None) -> Identity:
+        claims = jwt_claims(token)
+        return cls(
+            token=token,
+            uuid=stable_client_uuid(token, claims),
+            device_id=claims_device_id(claims),
+            user_agent=user_agent or DEFAULT_USER_AGENT,
+        )
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"token": self.token, "uuid": self.uuid, "device_id": self.device_id, "user_agent": self.user_agent}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Identity | None:
+        """An identity from a stored auth result; ``None`` when it is not ours."""
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            return None
+        base = cls.from_token(token, data.get("user_agent") if isinstance(data.get("user_agent"), str) else None)
+        client_uuid = data.get("uuid")
+        device_id = data.get("device_id")
+        return cls(
+            token=token,
+            uuid=client_uuid if isinstance(client_uuid, str) and client_uuid else base.uuid,
+            device_id=str(device_id) if isinstance(device_id, (str, int)) and str(device_id).isdigit()
+            else base.device_id,
+            user_agent=base.user_agent,
+        )
