@@ -1,0 +1,633 @@
+r"""What the fake Hailuo server answers to a chat message (pure: no sockets, no clock).
+
+``fake_server`` owns the state (tokens, chats, counters) and the sockets; this module turns
+"scenario + parameters + this chat turn" into a *plan*: either a plain HTTP reply
+(:class:`HttpReply`) or the list of byte frames, pauses and aborts of an event stream
+(:class:`StreamPlan`). Keeping it pure lets the tests pin the exact bytes without a server.
+
+A scenario is written ``NAME key=value ...`` (the server-wide default, ``FakeHailuo.scenario``)
+or, inside a chat message, ``[[scenario:NAME key=value ...]]``. Values may be quoted
+(``msg="try later"``). ``[[scenario: key=value]]`` without a name keeps the server's default
+scenario and adds parameters to it. A message's last directive wins; all are removed from the
+text the reply quotes and from the chat title.
+
+Streamed scenarios (a chat is created/continued and the message recorded):
+
+==============  ==============================================================================
+normal          ``send_result``, ``frames`` cumulative ``message_result`` (last ``isEnd`` 0),
+                ``close_chunk``
+split_frames    normal, written in pieces of 1..7 bytes (``split=7``), a short ``pause`` after each
+crlf            normal with every line ending ``\r\n`` (``crlf=1``)
+giant_line      normal with ``size=1000000``
+heartbeat       a data-only type-3 frame (``statusInfo.code`` = ``code``, default 1) before
+                every message frame
+type8_end       normal frames, then data-only ``{"type":8,"data":{}}``; no ``close_chunk``
+isend_only      normal frames (last ``isEnd`` 0), then the body ends
+no_end          every message frame ``isEnd`` 1, then the body ends
+follow_up       search links in the last message's ``extra``, then a type-4
+                ``follow_up_question_result`` frame, then ``close_chunk``
+fffd            each content cut before a non-ASCII character ends in U+FFFD (at least one:
+                ``"Hailuo \ufffd"``); the next frame completes it
+stream_error    ``send_result``, ``after`` (1) message frames, then a type-2 ``message_result``
+                with ``statusInfo`` ``code`` (1000) / ``msg``; no end marker
+banned          stream_error with code 22, ``after=0``
+no_credits      stream_error with code 2200005, ``after=0``
+drop            ``send_result``, ``after`` (1) message frames, then the TCP connection is aborted
+stall_before    sleeps ``seconds`` (30) before the response headers, then normal
+stall_during    ``send_result``, ``after`` (1) message frames, sleeps ``seconds`` (30), the rest
+malformed_json  normal plus one broken ``data:`` line after the first message frame
+invalid_utf8    normal plus, after the first message frame, a message frame whose content ends
+                in half a UTF-8 character (``where=content``) or an unknown ``binary_noise``
+                event with invalid bytes (``where=event``)
+unknown_event   normal plus an ``event: something_new`` frame (type 42)
+empty_200       HTTP 200 ``text/event-stream`` with an empty body (no chat)
+==============  ==============================================================================
+
+HTTP scenarios (no chat, nothing recorded in ``chats()``): ``http_400`` (the code-2 JSON),
+``http_401`` (code 1004 JSON), ``http_403`` (a Cloudflare "Just a moment..." page with ``cf-``
+headers), ``http_429`` (``Retry-After: retry``, default 7), ``http_500`` (JSON), ``http_502`` and
+``http_503`` (nginx pages), ``html_200`` (a text/html page), ``json_200_error`` (HTTP 200 JSON
+with ``statusInfo`` ``code`` / ``msg``).
+
+Parameters for every scenario: ``frames``, ``size``, ``chars`` (ascii|cjk), ``ascii`` (1:
+``\uXXXX`` escapes), ``delay`` (seconds between frames), ``split``/``pause``, ``crlf``,
+``event`` (event name of error/heartbeat/type-8 frames), ``fail_first``/``fail_status`` (the first
+N requests carrying this exact directive get that HTTP status, default 503), ``tag`` (ignored:
+makes a directive, and so its ``fail_first`` counter, unique). See :class:`Params`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "AUTH_ERROR_BODY",
+    "BAD_REQUEST_BODY",
+    "FOLLOW_UP_QUESTION",
+    "HTTP_SCENARIOS",
+    "OK_STATUS",
+    "SCENARIOS",
+    "SEARCH_LINKS",
+    "Abort",
+    "ChatTurn",
+    "HttpReply",
+    "Params",
+    "ScenarioSpec",
+    "Sleep",
+    "StreamPlan",
+    "chat_not_found_plan",
+    "chat_title",
+    "echo_of",
+    "failure_reply",
+    "http_reply",
+    "json_bytes",
+    "parse_spec",
+    "reply_text",
+    "resolve_spec",
+    "sse_frame",
+    "stream_plan",
+    "strip_directives",
+]
+
+OK_STATUS = {"code": 0, "message": "成功"}
+AUTH_ERROR_BODY = {"statusInfo": {"code": 1004, "message": "登录状态已失效，请重新登录"}}  # noqa: RUF001 (Chinese punctuation)
+BAD_REQUEST_BODY = {"statusInfo": {"code": 2, "message": "请求异常，请检查请求参数"}, "data": {}}  # noqa: RUF001 (Chinese punctuation)
+CHAT_NOT_FOUND = (1200002, "会话不存在 (chat not found)")
+BUSY_MESSAGE = "服务繁忙，请稍后再试"  # noqa: RUF001 (Chinese punctuation)
+FOLLOW_UP_QUESTION = "Would you like to know more about this topic?"
+SEARCH_LINKS = [
+    {"detail": "Example page A", "url": "https://example.com/a"},
+    {"detail": "Example page B", "url": "https://example.com/b"},
+]
+EVENT_STREAM = "text/event-stream; charset=utf-8"
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios and their parameters
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every parameter a scenario understands; each scenario only reads the ones it needs."""
+
+    frames: int = 3  # message_result frames (cumulative content)
+    size: int = 0  # reply length in characters (0: the plain reply, no filler)
+    chars: str = "ascii"  # filler alphabet: ascii | cjk
+    ascii: int = 0  # 1: json.dumps(ensure_ascii=True), CJK as \uXXXX escapes
+    delay: float = 0.0  # seconds between two frames
+    split: int = 0  # >0: write the bytes in pieces of 1..split bytes
+    pause: float = 0.001  # seconds after each split piece, so a reader (even in another thread) sees it alone
+    crlf: int = 0  # 1: every line ends with \r\n
+    after: int = 1  # message frames before the error / drop / stall
+    seconds: float = 30.0  # stall length
+    code: int = 1000  # statusInfo.code of an error or heartbeat frame
+    msg: str = ""  # statusInfo.message of an error (empty: the scenario's default)
+    retry: int = 7  # Retry-After of http_429
+    event: str = ""  # event name of error / heartbeat / type-8 frames (empty: default)
+    where: str = "content"  # invalid_utf8: inside a message "content" or a separate "event"
+    fail_first: int = 0  # the first N requests with this directive fail with fail_status
+    fail_status: int = 503
+    tag: str = ""  # ignored; makes a directive (and its fail_first counter) unique
+
+
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    f.name: {"int": int, "float": float, "str": str}[str(f.type)] for f in dataclasses.fields(Params)
+}
+_CHOICES = {"chars": ("ascii", "cjk"), "where": ("content", "event")}
+
+# name -> parameter defaults that differ from Params()
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "normal": {},
+    "split_frames": {"split": 7},
+    "crlf": {"crlf": 1},
+    "giant_line": {"size": 1_000_000},
+    "heartbeat": {"code": 1},
+    "type8_end": {},
+    "isend_only": {},
+    "no_end": {},
+    "follow_up": {},
+    "fffd": {},
+    "stream_error": {},
+    "banned": {"code": 22, "msg": "账号已被封禁", "after": 0},
+    "no_credits": {"code": 2200005, "msg": "今日额度已用完，请明天再试", "after": 0},  # noqa: RUF001 (Chinese punctuation)
+    "drop": {},
+    "stall_before": {},
+    "stall_during": {},
+    "malformed_json": {},
+    "invalid_utf8": {},
+    "unknown_event": {},
+    "html_200": {},
+    "empty_200": {},
+    "json_200_error": {},
+    "http_400": {},
+    "http_401": {},
+    "http_403": {},
+    "http_429": {},
+    "http_500": {},
+    "http_502": {},
+    "http_503": {},
+}
+# Scenarios answered with a plain HTTP reply: no chat is created, no message recorded.
+HTTP_SCENARIOS = frozenset(name for name in SCENARIOS if name.startswith(("http_", "html_", "json_")))
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    params: Params
+    key: str  # identifies the directive (or default) for the fail_first counter
+
+
+_DIRECTIVE = re.compile(r"\[\[scenario:(.*?)\]\]")
+
+
+def _parse_words(text: str) -> tuple[str, dict[str, str]]:
+    """``"NAME k=v ..."`` -> (name or "", raw overrides); raises ValueError."""
+    words = shlex.split(text)
+    name = ""
+    if words and "=" not in words[0]:
+        name = words.pop(0)
+    overrides: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise ValueError(f"scenario parameter {word!r} is not key=value")
+        overrides[key] = value
+    if name and name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}")
+    return name, overrides
+
+
+def _build_params(name: str, overrides: dict[str, str]) -> Params:
+    values: dict[str, Any] = dict(SCENARIOS[name])
+    for key, raw in overrides.items():
+        if key not in _CONVERTERS:
+            raise ValueError(f"unknown scenario parameter {key!r}")
+        try:
+            value = _CONVERTERS[key](raw)
+        except ValueError:
+            raise ValueError(f"bad value for scenario parameter {key}: {raw!r}") from None
+        if isinstance(value, (int, float)) and value < 0:
+            raise ValueError(f"scenario parameter {key} must not be negative")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ValueError(f"scenario parameter {key} must be one of {_CHOICES[key]}")
+        values[key] = value
+    params = Params(**values)
+    if params.frames < 1:
+        raise ValueError("scenario parameter frames must be at least 1")
+    return params
+
+
+def parse_spec(text: str) -> ScenarioSpec:
+    """Parse the server-wide form ``"NAME key=value ..."`` (an empty name means ``normal``)."""
+    name, overrides = _parse_words(text)
+    name = name or "normal"
+    return ScenarioSpec(name, _build_params(name, overrides), "default:" + text.strip())
+
+
+def resolve_spec(msg_content: str, default: str) -> ScenarioSpec:
+    """The scenario for one chat message: its last directive, else the server's default."""
+    directives = _DIRECTIVE.findall(msg_content)
+    if not directives:
+        return parse_spec(default)
+    body = directives[-1]
+    name, overrides = _parse_words(body)
+    if not name:  # parameters only: add them to the server's default
+        name, base = _parse_words(default)
+        name = name or "normal"
+        overrides = {**base, **overrides}
+    return ScenarioSpec(name, _build_params(name, overrides), "directive:" + " ".join(body.split()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The reply text
+
+_ROLE_CUE = re.compile(r"(?i)assistant\s*:")
+_USER_PREFIX = re.compile(r"(?i)^(user|human)\s*:\s*")
+
+
+def strip_directives(text: str) -> str:
+    return _DIRECTIVE.sub("", text)
+
+
+def echo_of(prompt: str) -> str:
+    """The part of a prompt the reply quotes: its last line that says something.
+
+    Directives are removed, blank lines and bare ``Assistant:`` cues (the end of a flattened
+    history) are skipped, and a leading ``User:`` is dropped.
+    """
+    lines = [line.strip() for line in strip_directives(prompt).splitlines()]
+    lines = [line for line in lines if line and not _ROLE_CUE.fullmatch(line)]
+    return _USER_PREFIX.sub("", lines[-1]) if lines else ""
+
+
+def chat_title(first_message: str) -> str:
+    """``chatTitle``: the first 20 characters of the chat's first message, whitespace collapsed."""
+    return " ".join(strip_directives(first_message).split())[:20]
+
+
+def _filler(chars: str, length: int) -> str:
+    """Deterministic, non-periodic filler of at least ``length`` characters."""
+    parts: list[str] = []
+    total, n = 0, 0
+    while total < length:
+        n += 1
+        part = (
+            f"第{n}句海螺测试文本用于检查长回复。"
+            if chars == "cjk"
+            else f"Filler sentence {n} of the fake reply. "
+        )
+        parts.append(part)
+        total += len(part)
+    return "".join(parts)
+
+
+def reply_text(prompt: str, turn: int, params: Params) -> str:
+    """``Hailuo 海螺 (fake) reply #<turn>: you said "<echo>".``, padded/cut to ``size``."""
+    text = f'Hailuo 海螺 (fake) reply #{turn}: you said "{echo_of(prompt)}".'
+    if params.size:
+        text = (text + " " + _filler(params.chars, params.size))[: params.size]
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Abort:
+    """Abort the TCP connection (no chunked terminator)."""
+
+
+Step = bytes | Sleep | Abort
+
+
+@dataclass
+class StreamPlan:
+    steps: list[Step]
+    stall_before: float = 0.0  # seconds before the response headers
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    chat_id: str
+    title: str
+    user_msg_id: str
+    system_msg_id: str
+    prompt: str  # msgContent as received
+    turn: int  # 1-based turn number in this chat
+
+
+def json_bytes(payload: Any, *, ensure_ascii: bool = False) -> bytes:
+    return json.dumps(payload, ensure_ascii=ensure_ascii, separators=(",", ":")).encode("utf-8")
+
+
+def sse_frame(event: str | None, data: Any, *, ensure_ascii: bool = False, eol: str = "\n") -> bytes:
+    """``event: NAME`` (optional) and ``data: JSON`` lines, then a blank line."""
+    text = data if isinstance(data, str) else json_bytes(data, ensure_ascii=ensure_ascii).decode("utf-8")
+    lines = ([f"event: {event}"] if event else []) + [f"data: {text}"]
+    return (eol.join(lines) + eol + eol).encode("utf-8")
+
+
+def _json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> HttpReply:
+    return HttpReply(status, json_bytes(payload), "application/json; charset=utf-8", headers or {})
+
+
+def _html_reply(status: int, html: str, headers: dict[str, str] | None = None) -> HttpReply:
+    return HttpReply(status, html.encode("utf-8"), "text/html; charset=utf-8", headers or {})
+
+
+HOME_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hailuo AI (fake)</title>'
+    '</head><body><div id="root">Hailuo AI - fake server for tests</div></body></html>'
+)
+_CLOUDFLARE_PAGE = (
+    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
+    '<meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head><body>'
+    '<div id="cf-challenge"><noscript>Enable JavaScript and cookies to continue</noscript></div>'
+    "<script>window._cf_chl_opt={cType:'managed'};</script></body></html>"
+)
+
+
+def _nginx_page(status: int, reason: str) -> str:
+    return (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+
+
+def http_reply(spec: ScenarioSpec) -> HttpReply | None:
+    """The plain HTTP answer of an HTTP-level scenario, ``None`` for streamed scenarios."""
+    p = spec.params
+    name = spec.name
+    if name == "http_400":
+        return _json_reply(400, BAD_REQUEST_BODY)
+    if name == "http_401":
+        return _json_reply(401, AUTH_ERROR_BODY)
+    if name == "http_403":
+        headers = {"Server": "cloudflare", "cf-mitigated": "challenge", "cf-ray": "8f00000000fake0-LAX"}
+        return _html_reply(403, _CLOUDFLARE_PAGE, headers)
+    if name == "http_429":
+        body = {"statusInfo": {"code": 1002, "message": "请求过于频繁，请稍后再试"}, "data": {}}  # noqa: RUF001 (Chinese punctuation)
+        return _json_reply(429, body, {"Retry-After": str(p.retry)})
+    if name == "http_500":
+        return _json_reply(500, {"statusInfo": {"code": 500, "message": "服务器内部错误"}, "data": {}})
+    if name == "http_502":
+        return _html_reply(502, _nginx_page(502, "Bad Gateway"))
+    if name == "http_503":
+        return _html_reply(503, _nginx_page(503, "Service Temporarily Unavailable"))
+    if name == "html_200":
+        return _html_reply(200, HOME_PAGE)
+    if name == "json_200_error":
+        return _json_reply(
+            200, {"statusInfo": {"code": p.code, "message": p.msg or BUSY_MESSAGE}, "data": {}}
+        )
+    return None
+
+
+def failure_reply(status: int) -> HttpReply:
+    """What a ``fail_first`` request gets: the ``http_<status>`` page, else a small JSON error."""
+    name = f"http_{status}"
+    if name in SCENARIOS:
+        reply = http_reply(ScenarioSpec(name, Params(), name))
+        assert reply is not None
+        return reply
+    return _json_reply(status, {"statusInfo": {"code": status, "message": "fake failure"}, "data": {}})
+
+
+class _Frames:
+    """Builds the frames of one reply with the stream's JSON and line-ending settings."""
+
+    def __init__(self, turn: ChatTurn, params: Params, text: str) -> None:
+        self.turn = turn
+        self.p = params
+        self.text = text
+        self.eol = "\r\n" if params.crlf else "\n"
+
+    def frame(self, event: str | None, data: Any) -> bytes:
+        return sse_frame(event, data, ensure_ascii=bool(self.p.ascii), eol=self.eol)
+
+    def send_result(self) -> bytes:
+        t = self.turn
+        result = {
+            "chatID": t.chat_id,
+            "chatTitle": t.title,
+            "userMsgID": t.user_msg_id,
+            "systemMsgID": t.system_msg_id,
+        }
+        return self.frame("send_result", {"type": 1, "statusInfo": OK_STATUS, "data": {"sendResult": result}})
+
+    def message_data(self, content: str, is_end: int, extra: Any = None) -> dict[str, Any]:
+        result: dict[str, Any] = {"chatID": self.turn.chat_id, "msgID": self.turn.system_msg_id}
+        result.update(isEnd=is_end, content=content)
+        if extra is not None:
+            result["extra"] = extra
+        return {"type": 2, "statusInfo": OK_STATUS, "data": {"messageResult": result}}
+
+    def message(self, content: str, is_end: int, extra: Any = None) -> bytes:
+        return self.frame("message_result", self.message_data(content, is_end, extra))
+
+    def contents(self) -> list[str]:
+        """The cumulative contents, one per message frame."""
+        text = self.text
+        n = max(1, min(self.p.frames, len(text)))
+        return [text[: len(text) * i // n] for i in range(1, n + 1)]
+
+    def messages(
+        self, contents: list[str] | None = None, *, last_is_end: int = 0, extra: Any = None
+    ) -> list[bytes]:
+        contents = self.contents() if contents is None else contents
+        frames = [self.message(c, 1) for c in contents[:-1]]
+        frames.append(self.message(contents[-1], last_is_end, extra))
+        return frames
+
+    def close_chunk(self) -> bytes:
+        return self.frame("close_chunk", "{}")
+
+    def status_frame(self, default_event: str | None, type_: int, code: int, message: str) -> bytes:
+        data = {"type": type_, "statusInfo": {"code": code, "message": message}, "data": {}}
+        return self.frame(self.p.event or default_event, data)
+
+
+def _normal(f: _Frames) -> list[Step]:
+    return [f.send_result(), *f.messages(), f.close_chunk()]
+
+
+def _heartbeat(f: _Frames) -> list[Step]:
+    steps: list[Step] = [f.send_result()]
+    for frame in f.messages():
+        steps += [f.status_frame(None, 3, f.p.code, f.p.msg or "生成中"), frame]
+    return [*steps, f.close_chunk()]
+
+
+def _type8_end(f: _Frames) -> list[Step]:
+    return [f.send_result(), *f.messages(), f.frame(f.p.event or None, {"type": 8, "data": {}})]
+
+
+def _isend_only(f: _Frames) -> list[Step]:
+    return [f.send_result(), *f.messages()]
+
+
+def _no_end(f: _Frames) -> list[Step]:
+    return [f.send_result(), *f.messages(last_is_end=1)]
+
+
+def _follow_up(f: _Frames) -> list[Step]:
+    search = {"netSearchStatus": {"linkDetail": SEARCH_LINKS}}
+    question = {"chatID": f.turn.chat_id, "msgID": f.turn.system_msg_id, "content": FOLLOW_UP_QUESTION}
+    data = {"type": 4, "statusInfo": OK_STATUS, "data": {"messageResult": question, "extra": search}}
+    return [
+        f.send_result(),
+        *f.messages(extra=search),
+        f.frame("follow_up_question_result", data),
+        f.close_chunk(),
+    ]
+
+
+def _fffd(f: _Frames) -> list[Step]:
+    """Every non-final content cut just before a non-ASCII character ends in U+FFFD."""
+    text = f.text
+    contents = [c + "\ufffd" if len(c) < len(text) and ord(text[len(c)]) > 127 else c for c in f.contents()]
+    first = next((i for i, ch in enumerate(text) if ord(ch) > 127), None)
+    if first is not None and not any(c.endswith("\ufffd") for c in contents):
+        cut = text[:first] + "\ufffd"
+        contents.insert(sum(len(c) <= first for c in contents), cut)
+    return [f.send_result(), *f.messages(contents), f.close_chunk()]
+
+
+def _stream_error(f: _Frames) -> list[Step]:
+    error = f.status_frame("message_result", 2, f.p.code, f.p.msg or BUSY_MESSAGE)
+    return [f.send_result(), *f.messages()[: f.p.after], error]
+
+
+def _drop(f: _Frames) -> list[Step]:
+    return [f.send_result(), *f.messages()[: f.p.after], Abort()]
+
+
+def _stall_during(f: _Frames) -> list[Step]:
+    messages = f.messages()
+    return [
+        f.send_result(),
+        *messages[: f.p.after],
+        Sleep(f.p.seconds),
+        *messages[f.p.after :],
+        f.close_chunk(),
+    ]
+
+
+def _with_extra_frame(f: _Frames, extra: bytes) -> list[Step]:
+    """The normal stream with ``extra`` after the first message frame."""
+    first, *rest = f.messages()
+    return [f.send_result(), first, extra, *rest, f.close_chunk()]
+
+
+def _malformed_json(f: _Frames) -> list[Step]:
+    broken = f.frame(
+        "message_result", '{"type":2,"statusInfo":{"code":0,"message":"成功"},"data":{"messageRes'
+    )
+    return _with_extra_frame(f, broken)
+
+
+_MARK = "@@INVALID-UTF8@@"
+_INVALID = b"\xe6\xb5"  # the first two of the three bytes of 海
+
+
+def _invalid_utf8(f: _Frames) -> list[Step]:
+    if f.p.where == "event":
+        bad = f.frame("binary_noise", {"type": 99, "statusInfo": OK_STATUS, "data": {"blob": _MARK}})
+    else:  # the first cumulative content followed by half a character
+        bad = f.message(f.contents()[0] + _MARK, 1)
+    return _with_extra_frame(f, bad.replace(_MARK.encode(), _INVALID))
+
+
+def _unknown_event(f: _Frames) -> list[Step]:
+    data = {"type": 42, "statusInfo": OK_STATUS, "data": {"something": "new", "items": [1, 2, 3]}}
+    return _with_extra_frame(f, f.frame("something_new", data))
+
+
+_BUILDERS: dict[str, Callable[[_Frames], list[Step]]] = {
+    "heartbeat": _heartbeat,
+    "type8_end": _type8_end,
+    "isend_only": _isend_only,
+    "no_end": _no_end,
+    "follow_up": _follow_up,
+    "fffd": _fffd,
+    "stream_error": _stream_error,
+    "banned": _stream_error,
+    "no_credits": _stream_error,
+    "drop": _drop,
+    "stall_during": _stall_during,
+    "malformed_json": _malformed_json,
+    "invalid_utf8": _invalid_utf8,
+    "unknown_event": _unknown_event,
+}
+
+
+def _interleave_delay(steps: list[Step], delay: float) -> list[Step]:
+    out: list[Step] = []
+    for step in steps:
+        if out and isinstance(step, bytes) and isinstance(out[-1], bytes):
+            out.append(Sleep(delay))
+        out.append(step)
+    return out
+
+
+def _split(steps: list[Step], largest: int, pause: float) -> list[Step]:
+    """Cut every byte step into pieces of 1, 2, ..., largest, 1, 2, ... bytes, each followed by a pause."""
+    out: list[Step] = []
+    size = 0
+    for step in steps:
+        if not isinstance(step, bytes):
+            out.append(step)
+            continue
+        pos = 0
+        while pos < len(step):
+            size = size % largest + 1
+            out.append(step[pos : pos + size])
+            if pause:
+                out.append(Sleep(pause))
+            pos += size
+    return out
+
+
+def finish_plan(steps: list[Step], params: Params, stall_before: float = 0.0) -> StreamPlan:
+    """Apply the generic ``delay`` and ``split`` parameters to a list of steps."""
+    if params.delay:
+        steps = _interleave_delay(steps, params.delay)
+    if params.split:
+        steps = _split(steps, params.split, params.pause)
+    return StreamPlan(steps, stall_before)
+
+
+def stream_plan(spec: ScenarioSpec, turn: ChatTurn) -> StreamPlan:
+    """The event stream answering ``turn`` under ``spec``."""
+    frames = _Frames(turn, spec.params, reply_text(turn.prompt, turn.turn, spec.params))
+    steps = _BUILDERS.get(spec.name, _normal)(frames)
+    stall = spec.params.seconds if spec.name == "stall_before" else 0.0
+    return finish_plan(steps, spec.params, stall)
+
+
+def chat_not_found_plan(chat_id: str, params: Params) -> StreamPlan:
+    """A continuation with a chatID this token does not own: one error frame, then the end."""
+    code, message = CHAT_NOT_FOUND
+    data = {"type": 1, "statusInfo": {"code": code, "message": message}, "data": {}}
+    eol = "\r\n" if params.crlf else "\n"
+    return finish_plan([sse_frame("send_result", data, ensure_ascii=bool(params.ascii), eol=eol)], params)

@@ -1,0 +1,625 @@
+"""A fake Hailuo AI (MiniMax) web-chat server on a loopback port, for tests, benchmarks and demos.
+
+It speaks the protocol of ``hailuo-wire-protocol.md``: the ``token`` header, the ``yy`` signature
+over the raw path+query, the fingerprint query, and the chat reply as an event stream, written
+frame by frame. It imports only the standard library, aiohttp and ``g4f_hailuo._signing``.
+
+Routes (every ``/v1/api/*`` and ``/v4/api/*`` one needs a token this server issued, then a valid
+signature; failures answer HTTP 401 code 1004, then HTTP 400 code 2):
+
+- ``GET /``: a tiny HTML home page (no token needed).
+- ``GET /v1/api/user/info``: ``data.userInfo`` of the token's user.
+- ``POST /v1/api/user/device/register`` ``{"uuid": ...}``: ``data.deviceIDStr`` (stable per
+  token and uuid) and ``data.userID``.
+- ``DELETE /v1/api/chat/history/{chatID}``: forgets one chat of the token.
+- ``POST /v4/api/chat/msg`` (multipart ``characterID``, ``msgContent``, ``chatID``,
+  ``searchMode``, optional ``form``): the streamed reply.
+- Anything else: HTTP 404 (or 405) with a small JSON body.
+
+The reply to turn ``n`` (1-based) of a chat is, by default::
+
+    Hailuo 海螺 (fake) reply #n: you said "<echo>".
+
+where ``<echo>`` is the last line of ``msgContent`` that says something (directives removed,
+blank lines and a bare ``Assistant:`` cue skipped, a leading ``User:`` dropped). ``size=N``
+pads (or cuts) it to exactly N characters with deterministic filler. ``FakeHailuo.reply_for``
+computes it. The chat title is the first 20 characters of the chat's first message. The
+stream is ``send_result``, ``frames`` cumulative ``message_result`` frames (``isEnd`` 1, the
+last one 0), then ``close_chunk``.
+
+Scenarios (``FakeHailuo.scenario`` for every chat message, or ``[[scenario:NAME k=v ...]]``
+inside one message; see ``_fake_scenarios`` for the parameters): normal, split_frames, crlf,
+giant_line, heartbeat, type8_end, isend_only, no_end, follow_up, fffd, stream_error, banned,
+no_credits, drop, stall_before, stall_during, malformed_json, invalid_utf8, unknown_event,
+html_200, empty_200, json_200_error, http_400, http_401, http_403, http_429, http_500,
+http_502, http_503.
+
+Run it by hand::
+
+    python -m g4f_hailuo.fake_server [--host 127.0.0.1] [--port 0] [--scenario NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import ipaddress
+import itertools
+import json
+import secrets
+import signal
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from . import _fake_scenarios as sc
+from ._signing import chat_body_segment, json_body_segment, sign_request
+
+__all__ = ["FakeHailuo", "Headers", "RecordedRequest", "main", "run_in_thread"]
+
+CHAT_PATH = "/v4/api/chat/msg"
+_FINGERPRINT_KEYS = ("device_platform", "app_id", "version_code", "uuid", "unix")
+_CHAT_FIELDS = ("characterID", "msgContent", "chatID")
+
+
+class Headers(dict[str, str]):
+    """Header names stored lower-cased; looking one up ignores case (``h["User-Agent"]``)."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name.lower() if isinstance(name, str) else name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the server saw it. ``headers`` ignores the case of names."""
+
+    method: str
+    path: str
+    raw_path_qs: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    form: dict[str, str] | None
+    json: object | None
+    signature_ok: bool
+    token_ok: bool
+    scenario: str | None  # chat requests: the scenario served ("exclusive_busy" if refused)
+    status: int  # the status answered; 0 while undecided or if the client left first
+
+
+@dataclass
+class _Account:
+    token: str
+    user_id: str
+    name: str
+    device_id: str | None
+    anonymous: bool
+    expires_at: float
+    revoked: bool = False
+    chats: dict[str, list[str]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)  # uuid -> registered device id
+    replying: int = 0
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status,
+        body=sc.json_bytes(payload),
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def _ok(data: Any) -> web.Response:
+    return _json_response({"statusInfo": sc.OK_STATUS, "data": data})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class FakeHailuo:
+    """The fake service's state (usable before start and after close) and its aiohttp app."""
+
+    def __init__(
+        self,
+        *,
+        scenario: str = "normal",
+        exclusive_accounts: bool = False,
+        check_signature: bool = True,
+        secret: str | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.exclusive_accounts = exclusive_accounts
+        self.check_signature = check_signature
+        self.url = ""
+        self.requests: list[RecordedRequest] = []
+        self.active_streams = 0
+        self.disconnects = 0
+        self.connections_opened = 0
+        self._secret = (secret or secrets.token_hex(16)).encode("utf-8")
+        self._accounts: dict[str, _Account] = {}
+        self._ids: dict[int, Iterator[int]] = {}  # one counter per kind of id (its base)
+        self._fail_counts: dict[str, int] = {}
+        self._transports: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._streams: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self._thread: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def scenario(self) -> str:
+        return self._scenario
+
+    @scenario.setter
+    def scenario(self, value: str) -> None:
+        sc.parse_spec(value)  # raises ValueError on an unknown name or parameter
+        self._scenario = value
+
+    def _new_id(self, base: int) -> str:
+        """Ids are deterministic per server: base+1, base+2, ... for each kind."""
+        return str(base + next(self._ids.setdefault(base, itertools.count(1))))
+
+    def issue_token(
+        self,
+        *,
+        name: str = "tester",
+        with_device_id: bool = True,
+        expires_in: float = 40 * 86400,
+        anonymous: bool = False,
+    ) -> str:
+        """A JWT-shaped token this server accepts until it expires or is revoked."""
+        now = time.time()
+        user: dict[str, Any] = {"id": self._new_id(3_000_000_000), "name": name, "avatar": ""}
+        if with_device_id:
+            user["deviceID"] = self._new_id(310_000_000_000_000_000)
+        user["isAnonymous"] = anonymous
+        claims = {"exp": int(now + expires_in), "iat": int(now), "user": user}
+        header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+        body = _b64url(sc.json_bytes(claims))
+        mac = hmac.new(self._secret, f"{header}.{body}".encode("ascii"), hashlib.sha256).digest()
+        token = f"{header}.{body}.{_b64url(mac)}"
+        self._accounts[token] = _Account(
+            token, user["id"], name, user.get("deviceID"), anonymous, expires_at=now + expires_in
+        )
+        return token
+
+    def revoke(self, token: str) -> None:
+        """Later requests with ``token`` get HTTP 401."""
+        if token in self._accounts:
+            self._accounts[token].revoked = True
+
+    def chats(self, token: str) -> dict[str, list[str]]:
+        """chatID -> the user messages (``msgContent`` as received) of the token's live chats."""
+        account = self._accounts.get(token)
+        return {chat_id: list(msgs) for chat_id, msgs in account.chats.items()} if account else {}
+
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "POST" and r.path == CHAT_PATH]
+
+    @staticmethod
+    def reply_for(prompt: str, turn: int, scenario: str = "normal") -> str:
+        """The complete reply text to ``prompt`` (``msgContent``) as turn ``turn`` of its chat.
+
+        A directive inside ``prompt`` is honoured; pass ``scenario`` when the text depends on a
+        server-wide default (``giant_line``, or any default with ``size=``/``chars=``).
+        """
+        return sc.reply_text(prompt, turn, sc.resolve_spec(prompt, scenario).params)
+
+    def _account_for(self, token: str | None) -> _Account | None:
+        account = self._accounts.get(token or "")
+        if account is None or account.revoked or time.time() >= account.expires_at:
+            return None
+        return account
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        """A new aiohttp app over this state. ``start()`` serves it with handler cancellation on,
+        which is what lets a stall notice a client leaving; other runners may not."""
+        app = web.Application(middlewares=[self._unmatched], client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/", self._endpoint(self._home, signed=False))
+        app.router.add_get("/v1/api/user/info", self._endpoint(self._user_info))
+        app.router.add_post(
+            "/v1/api/user/device/register", self._endpoint(self._register_device, needs_device_id=False)
+        )
+        app.router.add_delete("/v1/api/chat/history/{chatID}", self._endpoint(self._delete_chat))
+        app.router.add_post(CHAT_PATH, self._endpoint(self._chat))
+        return app
+
+    def _record(self, request: web.Request) -> RecordedRequest:
+        transport = request.transport
+        if transport is not None and transport not in self._transports:
+            self._transports.add(transport)
+            self.connections_opened += 1
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            raw_path_qs=request.raw_path,
+            query=dict(request.query),
+            headers=Headers((k.lower(), v) for k, v in request.headers.items()),
+            form=None,
+            json=None,
+            signature_ok=False,
+            token_ok=False,
+            scenario=None,
+            status=0,
+        )
+        self.requests.append(record)
+        return record
+
+    @web.middleware
+    async def _unmatched(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Unknown routes (and wrong methods) answer JSON; matched routes record themselves."""
+        error = request.match_info.http_exception
+        if error is None:
+            return await handler(request)
+        record = self._record(request)
+        record.status = error.status
+        message = "not found" if error.status == 404 else error.reason.lower()
+        return _json_response(
+            {"statusInfo": {"code": error.status, "message": message}, "data": {}}, error.status
+        )
+
+    def _endpoint(
+        self,
+        handler: Callable[..., Awaitable[web.StreamResponse]],
+        *,
+        signed: bool = True,
+        needs_device_id: bool = True,
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """Wrap a route: record the request, check token then signature, call ``handler``."""
+
+        async def endpoint(request: web.Request) -> web.StreamResponse:
+            record = self._record(request)
+            if not signed:
+                response = await handler(request, record)
+            else:
+                account = self._account_for(request.headers.get("token"))
+                record.token_ok = account is not None
+                segment = await self._read_body(request, record)
+                record.signature_ok = self._signature_ok(request, segment, needs_device_id)
+                if account is None:
+                    response = _json_response(sc.AUTH_ERROR_BODY, 401)
+                elif self.check_signature and not record.signature_ok:
+                    response = _json_response(sc.BAD_REQUEST_BODY, 400)
+                else:
+                    response = await handler(request, record, account)
+            record.status = response.status
+            return response
+
+        return endpoint
+
+    async def _read_body(self, request: web.Request, record: RecordedRequest) -> str:
+        """Read the body into ``record`` and return its signature segment."""
+        if request.path == CHAT_PATH:
+            try:
+                posted = list((await request.post()).items())
+            except ValueError:  # a broken multipart body: no fields, hence a 400 later
+                posted = []
+            form = {k: v if isinstance(v, str) else getattr(v, "filename", "") for k, v in posted}
+            record.form = form
+            return _chat_segment(form)
+        text = await request.text() if request.body_exists else ""
+        if text:
+            try:
+                record.json = json.loads(text)
+            except ValueError:
+                record.json = None
+        return json_body_segment(text)
+
+    def _signature_ok(self, request: web.Request, segment: str, needs_device_id: bool) -> bool:
+        query = request.query
+        required = _FINGERPRINT_KEYS + (("device_id",) if needs_device_id else ())
+        if any(key not in query for key in required):
+            return False
+        expected = sign_request(request.raw_path, segment, query["unix"])
+        return request.headers.get("yy", "") == expected
+
+    async def _home(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        return web.Response(text=sc.HOME_PAGE, content_type="text/html", charset="utf-8")
+
+    async def _user_info(
+        self, request: web.Request, record: RecordedRequest, account: _Account
+    ) -> web.Response:
+        info = {
+            "userID": account.user_id,
+            "nickName": account.name,
+            "avatar": "",
+            "isAnonymous": account.anonymous,
+            "deviceID": account.device_id or "",
+        }
+        return _ok({"userInfo": info})
+
+    async def _register_device(
+        self, request: web.Request, record: RecordedRequest, account: _Account
+    ) -> web.Response:
+        uuid = record.json.get("uuid") if isinstance(record.json, dict) else None
+        if not isinstance(uuid, str) or not uuid:
+            return _json_response(sc.BAD_REQUEST_BODY, 400)
+        if uuid not in account.devices:
+            account.devices[uuid] = self._new_id(320_000_000_000_000_000)
+        device_id = account.devices[uuid]
+        return _ok({"deviceIDStr": device_id, "userID": account.user_id})
+
+    async def _delete_chat(
+        self, request: web.Request, record: RecordedRequest, account: _Account
+    ) -> web.Response:
+        chat_id = request.match_info["chatID"]
+        if account.chats.pop(chat_id, None) is None:
+            code, message = sc.CHAT_NOT_FOUND
+            return _json_response({"statusInfo": {"code": code, "message": message}, "data": {}})
+        account.titles.pop(chat_id, None)
+        return _ok({})
+
+    async def _chat(
+        self, request: web.Request, record: RecordedRequest, account: _Account
+    ) -> web.StreamResponse:
+        form = record.form or {}
+        if any(name not in form for name in _CHAT_FIELDS):
+            return _json_response(sc.BAD_REQUEST_BODY, 400)
+        prompt, chat_id = form["msgContent"], form["chatID"]
+        try:
+            spec = sc.resolve_spec(prompt, self.scenario)
+        except ValueError as exc:
+            return _json_response(
+                {"statusInfo": {"code": 9999, "message": f"fake server: {exc}"}, "data": {}}, 400
+            )
+        record.scenario = spec.name
+        if self.exclusive_accounts and account.replying:
+            record.scenario = "exclusive_busy"
+            return await self._play(request, record, account, sc.StreamPlan([]))
+        if spec.params.fail_first:
+            seen = self._fail_counts[spec.key] = self._fail_counts.get(spec.key, 0) + 1
+            if seen <= spec.params.fail_first:
+                return _http_response(sc.failure_reply(spec.params.fail_status))
+        reply = sc.http_reply(spec)
+        if reply is not None:
+            return _http_response(reply)
+        if spec.name == "empty_200":
+            return await self._play(request, record, account, sc.StreamPlan([]))
+        if chat_id == "0":
+            chat_id = self._new_id(240_000_000_000_000_000)
+            account.chats[chat_id] = []
+            account.titles[chat_id] = sc.chat_title(prompt)
+        elif chat_id not in account.chats:
+            return await self._play(request, record, account, sc.chat_not_found_plan(chat_id, spec.params))
+        messages = account.chats[chat_id]
+        messages.append(prompt)
+        turn = sc.ChatTurn(
+            chat_id=chat_id,
+            title=account.titles[chat_id],
+            user_msg_id=self._new_id(0),
+            system_msg_id=self._new_id(0),
+            prompt=prompt,
+            turn=len(messages),
+        )
+        return await self._play(request, record, account, sc.stream_plan(spec, turn))
+
+    async def _play(
+        self, request: web.Request, record: RecordedRequest, account: _Account, plan: sc.StreamPlan
+    ) -> web.StreamResponse:
+        """Write a planned event stream; count it while it runs and note a client leaving."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._streams.add(task)
+        self.active_streams += 1
+        account.replying += 1
+        response = web.StreamResponse(headers={"Content-Type": sc.EVENT_STREAM, "Cache-Control": "no-cache"})
+        try:
+            if plan.stall_before:
+                await asyncio.sleep(plan.stall_before)
+            await response.prepare(request)
+            record.status = 200
+            for step in plan.steps:
+                if isinstance(step, sc.Sleep):
+                    await asyncio.sleep(step.seconds)
+                elif isinstance(step, sc.Abort):
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return response
+                else:
+                    await response.write(step)
+                    await asyncio.sleep(0)  # let a reader on this loop see each write on its own
+            await response.write_eof()
+        except ConnectionResetError:
+            self.disconnects += 1
+        except asyncio.CancelledError:
+            if not self._closing:
+                self.disconnects += 1
+            raise
+        finally:
+            self.active_streams -= 1
+            account.replying -= 1
+            if task is not None:
+                self._streams.discard(task)
+        return response
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0: a free port); returns and sets ``url``."""
+        if self._runner is not None:
+            raise RuntimeError("the fake server is already started")
+        self._closing = False
+        runner = web.AppRunner(self.app(), handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        bound_port = runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{bound_port}"
+        return self.url
+
+    async def close(self) -> None:
+        """Stop serving; replies still streaming or stalled are cancelled at once."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        self._closing = True
+        streams = [task for task in self._streams if task is not asyncio.current_task()]
+        for task in streams:
+            task.cancel()
+        if streams:
+            await asyncio.wait(streams, timeout=2.0)
+        await runner.cleanup()
+
+    async def __aenter__(self) -> FakeHailuo:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def stop(self) -> None:
+        """Stop a server started by :func:`run_in_thread` and end its thread."""
+        if self._thread is None:
+            raise RuntimeError("stop() is for run_in_thread(); use 'await close()' otherwise")
+        loop, thread = self._thread
+        self._thread = None
+        try:
+            asyncio.run_coroutine_threadsafe(self.close(), loop).result(timeout=10)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+
+
+def _chat_segment(form: dict[str, str]) -> str:
+    """The chat message's signature segment from the multipart fields as received."""
+    return chat_body_segment(
+        form.get("characterID", ""), form.get("msgContent", ""), form.get("chatID", ""), form.get("form", "")
+    )
+
+
+def _http_response(reply: sc.HttpReply) -> web.Response:
+    headers = {"Content-Type": reply.content_type, **reply.headers}
+    return web.Response(status=reply.status, body=reply.body, headers=headers)
+
+
+def run_in_thread(*, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> FakeHailuo:
+    """Start a :class:`FakeHailuo` on its own event loop in a daemon thread; ``.stop()`` ends it.
+
+    For synchronous callers (``g4f.ChatCompletion.create`` runs its own loop). ``kwargs`` go to
+    ``FakeHailuo``. Returns once ``url`` is set.
+    """
+    fake = FakeHailuo(**kwargs)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(fake.start(host, port))
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+            started.set()
+            loop.close()
+            return
+        started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    thread = threading.Thread(target=serve, name="fake-hailuo", daemon=True)
+    thread.start()
+    if not started.wait(timeout=10):
+        raise RuntimeError("the fake Hailuo server did not start within 10 s")
+    if failure:
+        thread.join(timeout=10)
+        raise failure[0]
+    fake._thread = (loop, thread)
+    return fake
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+async def _serve_until_signal(fake: FakeHailuo, host: str, port: int, token: str) -> None:
+    url = await fake.start(host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"fake Hailuo server on {url} (scenario: {fake.scenario}); Ctrl-C to stop", file=sys.stderr)
+    print(f"HAILUOAI_BASE_URL={url}")
+    print(f"HAILUOAI_API_KEY={token}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await fake.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m g4f_hailuo.fake_server",
+        description="Serve a fake Hailuo AI web chat on a loopback port (for tests and offline demos).",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--scenario", default="normal", help='e.g. "normal" or "giant_line size=2000000"')
+    parser.add_argument("--no-signature-check", action="store_true", help="accept any yy signature")
+    parser.add_argument("--exclusive-accounts", action="store_true", help="one reply at a time per token")
+    parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    args = parser.parse_args(argv)
+    if not args.allow_remote and not _is_loopback(args.host):
+        print(
+            f"refusing to serve on {args.host!r}: this is a test server (use --allow-remote)", file=sys.stderr
+        )
+        return 2
+    try:
+        fake = FakeHailuo(
+            scenario=args.scenario,
+            check_signature=not args.no_signature_check,
+            exclusive_accounts=args.exclusive_accounts,
+        )
+    except ValueError as exc:
+        print(f"bad --scenario: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve_until_signal(fake, args.host, args.port, fake.issue_token()))
+    except OSError as exc:
+        print(f"cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
