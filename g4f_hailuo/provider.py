@@ -191,6 +191,17 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         except MissingAuthError:
             pass
         if auth_result is not None:
+            cached = Identity.from_dict(auth_result.get_dict())
+            if cached is not None and cached.device_id is None:  # e.g. a token stored by hand
+                try:
+                    cached = await cls._establish(cached, settings)
+                except MissingAuthError:
+                    cls.reset_auth()
+                    auth_result = None
+                else:
+                    auth_result = AuthResult(**cached.to_dict())
+                    cls.write_cache_file(cache_file, auth_result)
+        if auth_result is not None:
             yielded = False
             try:
                 async for chunk in cls.create_authed(

@@ -1,0 +1,161 @@
+"""Where the token comes from, the auth cache, and what happens when it is refused."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import stat
+
+import g4f
+import pytest
+from g4f.errors import MissingAuthError
+from g4f.providers.response import AuthResult, RequestLogin
+
+from g4f_hailuo import _auth_cache
+from g4f_hailuo._browser_login import BrowserLogin
+from g4f_hailuo.provider import HailuoAI
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+@pytest.fixture
+def no_browser(monkeypatch):
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: False)
+
+
+@pytest.fixture
+def fake_browser(monkeypatch, fake):
+    """A stand-in for the browser window: each login hands out a fresh token."""
+    logins: list[str] = []
+
+    async def login(url, **kwargs):
+        assert url == fake.url
+        logins.append(fake.issue_token(name=f"browser{len(logins)}"))
+        return BrowserLogin(token=logins[-1], device_id=None, uuid=None, user_agent="BrowserUA/1.0")
+
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login", login)
+    return logins
+
+
+def cache_login(token: str) -> None:
+    HailuoAI.write_cache_file(HailuoAI.get_cache_file(), AuthResult(token=token, uuid="u-1", device_id=None))
+
+
+def test_on_auth_async_is_an_async_generator():
+    assert inspect.isasyncgenfunction(HailuoAI.on_auth_async)
+
+
+def test_without_any_token_the_error_says_how_to_give_one(fake, no_browser):
+    with pytest.raises(MissingAuthError) as raised:
+        g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url)
+    assert "HAILUOAI_API_KEY" in str(raised.value) and "api_key" in str(raised.value)
+    assert not fake.requests
+
+
+def test_login_url_is_offered_before_the_error(fake, no_browser, monkeypatch):
+    monkeypatch.setenv("G4F_LOGIN_URL", "http://127.0.0.1:1/login")
+    stream = g4f.ChatCompletion.create(
+        model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url, stream=True
+    )
+    first = next(stream)
+    assert isinstance(first, RequestLogin) and first.login_url == "http://127.0.0.1:1/login"
+    with pytest.raises(MissingAuthError):
+        next(stream)
+
+
+def test_rejected_token_raises_before_any_text_and_never_shows_the_token(fake, token):
+    fake.revoke(token)
+    stream = g4f.ChatCompletion.create(
+        model="", messages=[user("hi")], provider="HailuoAI", api_key=token, base_url=fake.url, stream=True
+    )
+    with pytest.raises(MissingAuthError) as raised:
+        next(stream)
+    assert "401" in str(raised.value) and token not in str(raised.value)
+
+
+def test_expired_token_is_refused_before_any_request(fake):
+    token = fake.issue_token(expires_in=-60)
+    with pytest.raises(MissingAuthError, match="expired"):
+        g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", api_key=token,
+                                  base_url=fake.url)
+    assert not fake.requests
+
+
+def test_explicit_token_is_never_written_to_disk(fake, token):
+    g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", api_key=token, base_url=fake.url)
+    assert not HailuoAI.get_cache_file().exists()
+
+
+def test_cached_login_is_used_when_no_token_is_given(fake, token):
+    cache_login(token)
+    answer = g4f.ChatCompletion.create(model="", messages=[user("cached")], provider="HailuoAI", base_url=fake.url)
+    assert answer == fake.reply_for("cached", 1)
+    assert fake.chat_requests()[0].headers["token"] == token
+
+
+def test_auth_cache_is_our_own_file_private_to_the_user(isolated_g4f, token):
+    cache_login(token)
+    path = HailuoAI.get_cache_file()
+    assert path.name == "auth_g4f_hailuo.json" and path.parent == isolated_g4f
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["token"] == token
+
+
+def test_a_crash_mid_write_leaves_the_old_file(isolated_g4f, monkeypatch):
+    path = HailuoAI.get_cache_file()
+    _auth_cache.write_auth(path, {"token": "old"})
+
+    def broken_dump(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_auth_cache.json, "dump", broken_dump)
+    with pytest.raises(OSError):
+        _auth_cache.write_auth(path, {"token": "new"})
+    assert json.loads(path.read_text()) == {"token": "old"}
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_unreadable_cache_counts_as_not_logged_in(isolated_g4f):
+    path = HailuoAI.get_cache_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    with pytest.raises(MissingAuthError):
+        HailuoAI.get_auth_result()
+
+
+def test_browser_login_is_used_and_cached_when_there_is_no_token(fake, fake_browser):
+    answer = g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url)
+    assert answer == fake.reply_for("hi", 1)
+    assert len(fake_browser) == 1
+    stored = json.loads(HailuoAI.get_cache_file().read_text())
+    assert stored["token"] == fake_browser[0] and stored["device_id"].isdigit()
+    assert stored["user_agent"] == "BrowserUA/1.0"
+    assert fake.chat_requests()[0].headers["User-Agent"] == "BrowserUA/1.0"
+
+
+def test_rejected_cached_login_triggers_exactly_one_relogin(fake, token, fake_browser):
+    cache_login(token)
+    fake.revoke(token)
+    answer = g4f.ChatCompletion.create(model="", messages=[user("again")], provider="HailuoAI", base_url=fake.url)
+    assert answer == fake.reply_for("again", 1)
+    assert len(fake_browser) == 1
+    assert json.loads(HailuoAI.get_cache_file().read_text())["token"] == fake_browser[0]
+
+
+def test_relogin_that_is_also_rejected_fails_without_looping(fake, token, monkeypatch):
+    cache_login(token)
+    fake.revoke(token)
+    calls = []
+
+    async def login(url, **kwargs):
+        calls.append(url)
+        return BrowserLogin(token=token, device_id="123456789012345678", uuid=None, user_agent=None)
+
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login", login)
+    with pytest.raises(MissingAuthError) as raised:
+        g4f.ChatCompletion.create(model="", messages=[user("x")], provider="HailuoAI", base_url=fake.url)
+    assert len(calls) == 1 and token not in str(raised.value)
