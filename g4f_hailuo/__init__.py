@@ -5,7 +5,8 @@ Installing the package is enough: g4f resolves ``provider="HailuoAI"`` to
 start (through the start-up hook), so it must stay tiny: no g4f, no aiohttp.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: it imports the ``__future__``
+# module, about 0.1 ms more at every interpreter start.
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "register"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AUTH_FILE_NAME", "auth_file", "read_auth", "write_auth", "delete_auth"]
+__all__ = ["AUTH_FILE_NAME", "auth_file", "delete_auth", "read_auth", "write_auth"]
 
 # Not g4f's default ``auth_HailuoAI.json``: the built-in provider's file has another shape.
 AUTH_FILE_NAME = "auth_g4f_hailuo.json"
@@ -42,15 +43,11 @@ def write_auth(path: Path, data: dict[str, Any]) -> None:
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
 
 
 def delete_auth(path: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    except FileNotFoundError:
-        pass

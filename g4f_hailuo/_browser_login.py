@@ -52,7 +52,9 @@ async def browser_login(
 ) -> BrowserLogin:
     """Wait (at most ``timeout`` seconds) for a login in a browser window."""
     if importlib.util.find_spec("nodriver") is None:
-        raise MissingRequirementsError('Browser login needs the browser extra: pip install "g4f-hailuo[browser]"')
+        raise MissingRequirementsError(
+            'Browser login needs the browser extra: pip install "g4f-hailuo[browser]"'
+        )
     executable = find_browser()
     if executable is None:
         raise MissingRequirementsError("Browser login needs Chrome or Chromium; none was found on PATH")

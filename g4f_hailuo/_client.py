@@ -23,7 +23,7 @@ from ._identity import Identity
 from ._request import request_headers, signed_target
 from ._signing import chat_body_segment, json_body_segment
 
-__all__ = ["call_json", "register_device", "fetch_user_info", "open_chat_stream", "CHAT_PATH"]
+__all__ = ["CHAT_PATH", "call_json", "fetch_user_info", "open_chat_stream", "register_device"]
 
 CHAT_PATH = "/v4/api/chat/msg"
 USER_INFO_PATH = "/v1/api/user/info"
@@ -97,7 +97,9 @@ async def register_device(session: aiohttp.ClientSession, settings: Settings, id
     return device_id
 
 
-async def fetch_user_info(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> dict[str, Any]:
+async def fetch_user_info(
+    session: aiohttp.ClientSession, settings: Settings, identity: Identity
+) -> dict[str, Any]:
     data = await call_json(session, settings, identity, "GET", USER_INFO_PATH)
     info = data.get("userInfo")
     if not isinstance(info, dict):
@@ -184,6 +186,8 @@ def _connection_error(settings: Settings, error: Exception) -> Exception:
     if isinstance(error, asyncio.TimeoutError):
         from g4f.errors import TimeoutError as G4FTimeoutError
 
-        return G4FTimeoutError(f"Hailuo at {settings.origin} did not answer within {settings.read_timeout:g} s")
+        return G4FTimeoutError(
+            f"Hailuo at {settings.origin} did not answer within {settings.read_timeout:g} s"
+        )
     reason = type(error).__name__
     return ResponseError(f"Cannot reach Hailuo at {settings.origin} ({reason})")

@@ -34,14 +34,18 @@ def _region(value: str | None) -> str:
     name = (value or os.environ.get("HAILUOAI_REGION") or "intl").strip().lower()
     name = REGION_ALIASES.get(name, name)
     if name not in REGIONS:
-        raise BadRequestError(f"Unknown Hailuo region {value!r}: use 'intl' (www.hailuo.ai) or 'cn' (hailuoai.com)")
+        raise BadRequestError(
+            f"Unknown Hailuo region {value!r}: use 'intl' (www.hailuo.ai) or 'cn' (hailuoai.com)"
+        )
     return name
 
 
 def _origin(value: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise BadRequestError(f"Bad Hailuo base URL {value!r}: expected an origin such as https://www.hailuo.ai")
+        raise BadRequestError(
+            f"Bad Hailuo base URL {value!r}: expected an origin such as https://www.hailuo.ai"
+        )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from g4f.providers.response import JsonConversation
 
-__all__ = ["Conversation", "token_fingerprint", "continued_chat"]
+__all__ = ["Conversation", "continued_chat", "token_fingerprint"]
 
 NEW_CHAT_ID = "0"
 DEFAULT_CHARACTER_ID = "1"
@@ -28,8 +28,8 @@ class Conversation(JsonConversation):
     def __init__(
         self,
         token: str = "",
-        chatID: str = NEW_CHAT_ID,  # noqa: N803 - the wire's and g4f's field names
-        characterID: str = DEFAULT_CHARACTER_ID,  # noqa: N803
+        chatID: str = NEW_CHAT_ID,
+        characterID: str = DEFAULT_CHARACTER_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

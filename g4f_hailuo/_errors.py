@@ -18,12 +18,9 @@ from g4f.errors import (
     ResponseStatusError,
 )
 
-__all__ = ["error_for_status", "error_for_code", "describe_body", "scrub", "HOW_TO_LOGIN"]
+__all__ = ["HOW_TO_LOGIN", "describe_body", "error_for_code", "error_for_status", "scrub"]
 
-HOW_TO_LOGIN = (
-    "give a Hailuo token with api_key=... or HAILUOAI_API_KEY, "
-    "or log in with `g4f-hailuo login`"
-)
+HOW_TO_LOGIN = "give a Hailuo token with api_key=... or HAILUOAI_API_KEY, or log in with `g4f-hailuo login`"
 CODE_BAD_REQUEST = 2
 CODE_BANNED = 22
 CODE_NO_CREDITS = 2200005
@@ -83,7 +80,7 @@ def error_for_status(status: int, excerpt: str, code: int | None, retry_after: s
     if status == 429:
         delay = _seconds(retry_after)
         error = RateLimitError(f"{where} (rate limited{f'; retry after {delay:g} s' if delay else ''}){said}")
-        error.retry_after = delay  # type: ignore[attr-defined]
+        error.retry_after = delay
         return error
     if code == CODE_BANNED:
         return error_for_code(code, excerpt)

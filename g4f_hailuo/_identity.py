@@ -11,7 +11,14 @@ from typing import Any
 
 from ._conversation import token_fingerprint
 
-__all__ = ["Identity", "jwt_claims", "claims_device_id", "token_expiry", "stable_client_uuid", "DEFAULT_USER_AGENT"]
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "Identity",
+    "claims_device_id",
+    "jwt_claims",
+    "stable_client_uuid",
+    "token_expiry",
+]
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -90,7 +97,12 @@ class Identity:
         )
 
     def to_dict(self) -> dict[str, str | None]:
-        return {"token": self.token, "uuid": self.uuid, "device_id": self.device_id, "user_agent": self.user_agent}
+        return {
+            "token": self.token,
+            "uuid": self.uuid,
+            "device_id": self.device_id,
+            "user_agent": self.user_agent,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Identity | None:
@@ -98,13 +110,16 @@ class Identity:
         token = data.get("token")
         if not isinstance(token, str) or not token:
             return None
-        base = cls.from_token(token, data.get("user_agent") if isinstance(data.get("user_agent"), str) else None)
+        base = cls.from_token(
+            token, data.get("user_agent") if isinstance(data.get("user_agent"), str) else None
+        )
         client_uuid = data.get("uuid")
         device_id = data.get("device_id")
         return cls(
             token=token,
             uuid=client_uuid if isinstance(client_uuid, str) and client_uuid else base.uuid,
-            device_id=str(device_id) if isinstance(device_id, (str, int)) and str(device_id).isdigit()
+            device_id=str(device_id)
+            if isinstance(device_id, (str, int)) and str(device_id).isdigit()
             else base.device_id,
             user_agent=base.user_agent,
         )

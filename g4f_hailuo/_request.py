@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 from ._identity import Identity
 from ._signing import sign_request
 
-__all__ = ["fingerprint_query", "signed_target", "request_headers", "now_unix"]
+__all__ = ["fingerprint_query", "now_unix", "request_headers", "signed_target"]
 
 # The order the site's own scripts build them in (URLSearchParams keeps order).
 _INTL_FINGERPRINT = (
@@ -68,7 +68,9 @@ def signed_target(
     return path_and_query, sign_request(path_and_query, body_segment, unix)
 
 
-def request_headers(origin: str, identity: Identity, yy: str, *, referer: str | None = None, stream: bool = False) -> dict[str, str]:
+def request_headers(
+    origin: str, identity: Identity, yy: str, *, referer: str | None = None, stream: bool = False
+) -> dict[str, str]:
     return {
         "token": identity.token,
         "yy": yy,

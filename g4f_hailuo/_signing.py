@@ -9,12 +9,12 @@ import hashlib
 from urllib.parse import quote
 
 __all__ = [
-    "encode_uri_component",
-    "md5_hex",
-    "chat_body_segment",
-    "json_body_segment",
-    "sign_request",
     "EMPTY_BODY_SEGMENT",
+    "chat_body_segment",
+    "encode_uri_component",
+    "json_body_segment",
+    "md5_hex",
+    "sign_request",
 ]
 
 # encodeURIComponent leaves these unescaped; Python's quote(safe="") escapes "!*'()".

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ServerEvent", "SSEDecoder", "decode_events"]
+__all__ = ["SSEDecoder", "ServerEvent", "decode_events"]
 
 
 @dataclass(frozen=True, slots=True)

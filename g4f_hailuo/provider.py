@@ -12,6 +12,7 @@ Imported while ``g4f.models`` may be half-initialised: import only from
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections import OrderedDict
@@ -38,7 +39,7 @@ from ._identity import Identity
 from ._sse import SSEDecoder
 from ._stream import ReplyInterpreter
 
-__all__ = ["HailuoAI", "Conversation"]
+__all__ = ["Conversation", "HailuoAI"]
 
 _READ_CHUNK = 64 * 1024
 _IDENTITY_CACHE_SIZE = 256
@@ -68,7 +69,11 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     use_nodriver = browser_login_available()
     default_model = "MiniMax"
     models: ClassVar[list[str]] = ["MiniMax"]  # the site picks the model server-side
-    model_aliases: ClassVar[dict[str, str]] = {"minimax": "MiniMax", "hailuo": "MiniMax", "hailuoai": "MiniMax"}
+    model_aliases: ClassVar[dict[str, str]] = {
+        "minimax": "MiniMax",
+        "hailuo": "MiniMax",
+        "hailuoai": "MiniMax",
+    }
 
     # Identities of tokens given explicitly (api_key / env), validated once per
     # process: the device registration and liveness check are not repeated.
@@ -83,7 +88,9 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                 return name
         if model.lower() in cls.model_aliases:
             return cls.model_aliases[model.lower()]
-        raise ModelNotFoundError(f"Model {model!r} is not served by {cls.__name__}: use {cls.default_model!r}")
+        raise ModelNotFoundError(
+            f"Model {model!r} is not served by {cls.__name__}: use {cls.default_model!r}"
+        )
 
     # -- the auth cache: our own file, 0600, atomic --------------------------
 
@@ -110,7 +117,9 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     # -- auth -----------------------------------------------------------------
 
     @classmethod
-    async def on_auth_async(cls, api_key: str | None = None, proxy: str | None = None, **kwargs: Any) -> AsyncIterator:
+    async def on_auth_async(
+        cls, api_key: str | None = None, proxy: str | None = None, **kwargs: Any
+    ) -> AsyncIterator:
         """Yield an ``AuthResult`` for a given token (checked against the site),
         or log in through a browser; ``RequestLogin`` first when G4F_LOGIN_URL is set."""
         settings = resolve_settings(proxy=proxy, **_settings_kwargs(kwargs))
@@ -126,8 +135,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
         found = await browser_login(settings.origin, proxy=settings.proxy)
         identity = Identity.from_token(found.token, found.user_agent)
-        identity = Identity(identity.token, found.uuid or identity.uuid, found.device_id or identity.device_id,
-                            identity.user_agent)
+        identity = Identity(
+            identity.token,
+            found.uuid or identity.uuid,
+            found.device_id or identity.device_id,
+            identity.user_agent,
+        )
         identity = await cls._establish(identity, settings)
         yield AuthResult(**identity.to_dict())
 
@@ -186,10 +199,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             return
         cache_file = cls.get_cache_file()
         auth_result: AuthResult | None = None
-        try:
+        with contextlib.suppress(MissingAuthError):
             auth_result = cls.get_auth_result()
-        except MissingAuthError:
-            pass
         if auth_result is not None:
             cached = Identity.from_dict(auth_result.get_dict())
             if cached is not None and cached.device_id is None:  # e.g. a token stored by hand
@@ -224,7 +235,9 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         if auth_result is None:  # pragma: no cover - on_auth_async yields one or raises
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
         cls.write_cache_file(cache_file, auth_result)
-        async for chunk in cls.create_authed(model, messages, auth_result=auth_result, settings=settings, **kwargs):
+        async for chunk in cls.create_authed(
+            model, messages, auth_result=auth_result, settings=settings, **kwargs
+        ):
             yield chunk
 
     @classmethod
@@ -266,9 +279,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             return_conversation=return_conversation,
         )
         try:
-            async with _session(settings) as session, open_chat_stream(
-                session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
-            ) as response:
+            async with (
+                _session(settings) as session,
+                open_chat_stream(
+                    session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
+                ) as response,
+            ):
                 decoder = SSEDecoder()
                 async for data in response.content.iter_chunked(_READ_CHUNK):
                     for event in decoder.feed(data):

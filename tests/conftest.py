@@ -11,8 +11,14 @@ from pathlib import Path
 # must never leak into a test, and g4f computes its dirs at import time.
 _HOME = tempfile.mkdtemp(prefix="g4f-hailuo-tests-")
 os.environ["G4F_CONFIG_DIR"] = os.path.join(_HOME, "g4f")
-for _name in ("HAILUOAI_API_KEY", "HAILUOAI_BASE_URL", "HAILUOAI_REGION", "HAILUOAI_RETRIES", "G4F_PROXY",
-              "G4F_LOGIN_URL"):
+for _name in (
+    "HAILUOAI_API_KEY",
+    "HAILUOAI_BASE_URL",
+    "HAILUOAI_REGION",
+    "HAILUOAI_RETRIES",
+    "G4F_PROXY",
+    "G4F_LOGIN_URL",
+):
     os.environ.pop(_name, None)
 
 import pytest  # noqa: E402
@@ -29,8 +35,14 @@ def isolated_g4f(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     cookies = tmp_path / "cookies"
     monkeypatch.setattr(CookiesConfig, "cookies_dir", str(cookies))
-    for name in ("HAILUOAI_API_KEY", "HAILUOAI_BASE_URL", "HAILUOAI_REGION", "HAILUOAI_RETRIES", "G4F_PROXY",
-                 "G4F_LOGIN_URL"):
+    for name in (
+        "HAILUOAI_API_KEY",
+        "HAILUOAI_BASE_URL",
+        "HAILUOAI_REGION",
+        "HAILUOAI_RETRIES",
+        "G4F_PROXY",
+        "G4F_LOGIN_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     HailuoAI._identities.clear()
     return cookies

@@ -79,19 +79,24 @@ def test_rejected_token_raises_before_any_text_and_never_shows_the_token(fake, t
 def test_expired_token_is_refused_before_any_request(fake):
     token = fake.issue_token(expires_in=-60)
     with pytest.raises(MissingAuthError, match="expired"):
-        g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", api_key=token,
-                                  base_url=fake.url)
+        g4f.ChatCompletion.create(
+            model="", messages=[user("hi")], provider="HailuoAI", api_key=token, base_url=fake.url
+        )
     assert not fake.requests
 
 
 def test_explicit_token_is_never_written_to_disk(fake, token):
-    g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", api_key=token, base_url=fake.url)
+    g4f.ChatCompletion.create(
+        model="", messages=[user("hi")], provider="HailuoAI", api_key=token, base_url=fake.url
+    )
     assert not HailuoAI.get_cache_file().exists()
 
 
 def test_cached_login_is_used_when_no_token_is_given(fake, token):
     cache_login(token)
-    answer = g4f.ChatCompletion.create(model="", messages=[user("cached")], provider="HailuoAI", base_url=fake.url)
+    answer = g4f.ChatCompletion.create(
+        model="", messages=[user("cached")], provider="HailuoAI", base_url=fake.url
+    )
     assert answer == fake.reply_for("cached", 1)
     assert fake.chat_requests()[0].headers["token"] == token
 
@@ -127,7 +132,9 @@ def test_unreadable_cache_counts_as_not_logged_in(isolated_g4f):
 
 
 def test_browser_login_is_used_and_cached_when_there_is_no_token(fake, fake_browser):
-    answer = g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url)
+    answer = g4f.ChatCompletion.create(
+        model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url
+    )
     assert answer == fake.reply_for("hi", 1)
     assert len(fake_browser) == 1
     stored = json.loads(HailuoAI.get_cache_file().read_text())
@@ -139,7 +146,9 @@ def test_browser_login_is_used_and_cached_when_there_is_no_token(fake, fake_brow
 def test_rejected_cached_login_triggers_exactly_one_relogin(fake, token, fake_browser):
     cache_login(token)
     fake.revoke(token)
-    answer = g4f.ChatCompletion.create(model="", messages=[user("again")], provider="HailuoAI", base_url=fake.url)
+    answer = g4f.ChatCompletion.create(
+        model="", messages=[user("again")], provider="HailuoAI", base_url=fake.url
+    )
     assert answer == fake.reply_for("again", 1)
     assert len(fake_browser) == 1
     assert json.loads(HailuoAI.get_cache_file().read_text())["token"] == fake_browser[0]

@@ -61,7 +61,9 @@ def test_token_and_base_url_from_the_environment(fake, token, monkeypatch):
 
 def test_sync_client(fake, token):
     client = Client(api_key=token, base_url=fake.url)
-    response = client.chat.completions.create(model="MiniMax", messages=[user("sync client")], provider="HailuoAI")
+    response = client.chat.completions.create(
+        model="MiniMax", messages=[user("sync client")], provider="HailuoAI"
+    )
     assert response.choices[0].message.content == fake.reply_for("sync client", 1)
 
 
@@ -96,7 +98,11 @@ def test_three_turns_send_history_once_then_only_the_newest_message(fake, token)
     assert (second.form["chatID"], second.form["msgContent"]) == (conversation.chatID, "second")
     assert (third.form["chatID"], third.form["msgContent"]) == (conversation.chatID, "third")
     assert third.headers["Referer"] == f"{fake.url}/?chat={conversation.chatID}"
-    assert fake.chats(token)[conversation.chatID] == ["System: Be brief.\nUser: first\nAssistant:", "second", "third"]
+    assert fake.chats(token)[conversation.chatID] == [
+        "System: Be brief.\nUser: first\nAssistant:",
+        "second",
+        "third",
+    ]
 
 
 def test_conversation_never_holds_the_token(fake, token):
@@ -115,7 +121,9 @@ def test_conversation_round_trips_as_a_plain_dict_like_the_gui_stores_it(fake, t
 @pytest.mark.parametrize(
     "foreign",
     [
-        JsonConversation(token="some-other-raw-token", chatID="242830597915504644", characterID=1),  # built-in's
+        JsonConversation(
+            token="some-other-raw-token", chatID="242830597915504644", characterID=1
+        ),  # built-in's
         JsonConversation(message_id="abc"),
         {"chatID": "123"},
         "not a conversation",
@@ -126,7 +134,9 @@ def test_foreign_conversation_starts_a_new_chat(fake, token, foreign):
     messages = [user("a"), assistant("b"), user("c")]
     assert chat(fake, token, messages, conversation=foreign) == fake.reply_for("c", 1)
     sent = fake.chat_requests()[-1]
-    assert sent.form["chatID"] == "0" and sent.form["msgContent"] == "User: a\nAssistant: b\nUser: c\nAssistant:"
+    assert (
+        sent.form["chatID"] == "0" and sent.form["msgContent"] == "User: a\nAssistant: b\nUser: c\nAssistant:"
+    )
 
 
 def test_conversation_of_another_account_starts_a_new_chat(fake, token):

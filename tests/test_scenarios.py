@@ -179,6 +179,12 @@ def test_refused_connection_is_a_clear_error(token):
     with socket.socket() as probe:  # a port with nobody listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(ResponseError, match="127.0.0.1"):
-        g4f.ChatCompletion.create(model="", messages=[{"role": "user", "content": "hi"}], provider="HailuoAI",
-                                  api_key=token, base_url=f"http://127.0.0.1:{port}", retries=0)
+    with pytest.raises(ResponseError, match=r"127\.0\.0\.1"):
+        g4f.ChatCompletion.create(
+            model="",
+            messages=[{"role": "user", "content": "hi"}],
+            provider="HailuoAI",
+            api_key=token,
+            base_url=f"http://127.0.0.1:{port}",
+            retries=0,
+        )

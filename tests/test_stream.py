@@ -26,7 +26,9 @@ def message(content, is_end=1, chat_id="242830597915504644", extra=None):
     result = {"chatID": chat_id, "msgID": "2", "isEnd": is_end, "content": content}
     if extra is not None:
         result["extra"] = extra
-    return ServerEvent("message_result", json.dumps({"type": 2, "statusInfo": OK, "data": {"messageResult": result}}))
+    return ServerEvent(
+        "message_result", json.dumps({"type": 2, "statusInfo": OK, "data": {"messageResult": result}})
+    )
 
 
 CLOSE = ServerEvent("close_chunk", "{}")
@@ -48,11 +50,11 @@ def text(chunks):
 
 
 def test_doc_example_stream():
-    out = run([send_result(), message("我是海螺"), message("我是海螺AI，由MiniMax研发。", is_end=0), CLOSE])
+    out = run([send_result(), message("我是海螺"), message("我是海螺AI，由MiniMax研发。", is_end=0), CLOSE])  # noqa: RUF001
     assert isinstance(out[0], TitleGeneration) and out[0].title == "自我介绍"
     assert isinstance(out[1], Conversation)
     assert (out[1].token, out[1].chatID, out[1].characterID) == ("sha256:acct", "242830597915504644", "1")
-    assert [c for c in out if isinstance(c, str)] == ["我是海螺", "AI，由MiniMax研发。"]
+    assert [c for c in out if isinstance(c, str)] == ["我是海螺", "AI，由MiniMax研发。"]  # noqa: RUF001
     assert isinstance(out[-2], Usage) and isinstance(out[-1], FinishReason) and out[-1].reason == "stop"
 
 
@@ -62,7 +64,9 @@ def test_cumulative_content_yields_only_new_suffixes():
 
 
 def test_trailing_replacement_char_is_held_back_until_completed():
-    out = run([send_result(), message("你好\ufffd"), message("你好世\ufffd"), message("你好世界", is_end=0), CLOSE])
+    out = run(
+        [send_result(), message("你好\ufffd"), message("你好世\ufffd"), message("你好世界", is_end=0), CLOSE]
+    )
     assert [c for c in out if isinstance(c, str)] == ["你好", "世", "界"]
 
 
@@ -113,7 +117,9 @@ def test_end_marker_without_text_is_an_error():
     [(1000, ResponseError), (2, BadRequestError), (22, MissingAuthError), (2200005, PaymentRequiredError)],
 )
 def test_in_stream_status_codes_raise_with_the_servers_message(code, error):
-    bad = ServerEvent("message_result", json.dumps({"type": 2, "statusInfo": {"code": code, "message": "服务繁忙"}}))
+    bad = ServerEvent(
+        "message_result", json.dumps({"type": 2, "statusInfo": {"code": code, "message": "服务繁忙"}})
+    )
     interpreter = ReplyInterpreter(account="a")
     interpreter.on_event(send_result())
     with pytest.raises(error, match="服务繁忙"):
@@ -121,8 +127,14 @@ def test_in_stream_status_codes_raise_with_the_servers_message(code, error):
 
 
 def test_malformed_and_unknown_frames_are_skipped():
-    events = [send_result(), ServerEvent("message_result", '{"type":2,"data":'), ServerEvent("new_thing", "{}"),
-              ServerEvent("message_result", "[1,2]"), message("ok", is_end=0), CLOSE]
+    events = [
+        send_result(),
+        ServerEvent("message_result", '{"type":2,"data":'),
+        ServerEvent("new_thing", "{}"),
+        ServerEvent("message_result", "[1,2]"),
+        message("ok", is_end=0),
+        CLOSE,
+    ]
     assert text(run(events)) == "ok"
 
 
@@ -130,11 +142,23 @@ def test_follow_up_gives_sources_and_suggestions():
     links = {"netSearchStatus": {"linkDetail": [{"detail": "A page", "url": "https://example.com/a"}]}}
     follow = ServerEvent(
         "follow_up_question_result",
-        json.dumps({"type": 4, "statusInfo": OK, "data": {
-            "messageResult": {"content": "What next?\nAnd then?"},
-            "extra": {"netSearchStatus": {"linkDetail": [{"detail": "B", "url": "https://example.com/b"},
-                                                          {"detail": "dup", "url": "https://example.com/a"}]}},
-        }}),
+        json.dumps(
+            {
+                "type": 4,
+                "statusInfo": OK,
+                "data": {
+                    "messageResult": {"content": "What next?\nAnd then?"},
+                    "extra": {
+                        "netSearchStatus": {
+                            "linkDetail": [
+                                {"detail": "B", "url": "https://example.com/b"},
+                                {"detail": "dup", "url": "https://example.com/a"},
+                            ]
+                        }
+                    },
+                },
+            }
+        ),
     )
     out = run([send_result(), message("x", is_end=0, extra=links), follow, CLOSE])
     (sources,) = [c for c in out if isinstance(c, Sources)]
@@ -151,14 +175,19 @@ def test_conversation_not_returned_when_not_asked():
 
 
 def test_usage_is_estimated():
-    (usage,) = [c for c in run([send_result(), message("海螺" * 10 + "abcd" * 5, is_end=0), CLOSE])
-                if isinstance(c, Usage)]
+    (usage,) = [
+        c
+        for c in run([send_result(), message("海螺" * 10 + "abcd" * 5, is_end=0), CLOSE])
+        if isinstance(c, Usage)
+    ]
     assert usage.completion_tokens == 25 and usage.prompt_tokens == estimate_tokens("hello") == 2
     assert usage.total_tokens == 27
 
 
 def _stream_bytes(answer: str, steps: int) -> bytes:
-    frames = [send_result()] + [message(answer[: len(answer) * (i + 1) // steps], is_end=1) for i in range(steps)]
+    frames = [send_result()] + [
+        message(answer[: len(answer) * (i + 1) // steps], is_end=1) for i in range(steps)
+    ]
     frames += [message(answer, is_end=0), CLOSE]
     return b"".join(f"event: {f.event}\ndata: {f.data}\n\n".encode() for f in frames)
 
