@@ -26,11 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     prompts = args.prompts or list(DEFAULT_PROMPTS)
 
     import g4f
+    from g4f import debug
     from g4f.Provider import ProviderLoader
     from g4f.providers.response import JsonConversation, TitleGeneration
 
     from .fake_server import run_in_thread
 
+    debug.version_check = False  # g4f would ask PyPI for its newest version mid-demo
     provider = ProviderLoader.from_name("HailuoAI")
     out = sys.stdout
     out.write(f"g4f resolves provider 'HailuoAI' to {provider.__module__}.{provider.__name__}\n")

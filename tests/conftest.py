@@ -29,12 +29,14 @@ from g4f_hailuo.fake_server import FakeHailuo, run_in_thread  # noqa: E402
 @pytest.fixture(autouse=True)
 def isolated_g4f(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh cookies dir (where the auth cache lives) and no Hailuo env."""
+    from g4f import debug
     from g4f.cookies import CookiesConfig
 
     from g4f_hailuo.provider import HailuoAI
 
     cookies = tmp_path / "cookies"
     monkeypatch.setattr(CookiesConfig, "cookies_dir", str(cookies))
+    monkeypatch.setattr(debug, "version_check", False)  # no PyPI look-up from tests
     for name in (
         "HAILUOAI_API_KEY",
         "HAILUOAI_BASE_URL",
