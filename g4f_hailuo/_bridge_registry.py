@@ -215,7 +215,9 @@ def gui_entry(name: str, provider: type) -> dict[str, object]:
         "auth": bool(getattr(provider, "needs_auth", False)),
         "login_url": getattr(provider, "login_url", None),
         "live": getattr(provider, "live", 0),
-        "login": hasattr(provider, "login"),
+        # g4f's page shows a Login button *instead of* the key box: offer it only
+        # where the provider says its browser login can run.
+        "login": hasattr(provider, "login") and bool(getattr(provider, "use_nodriver", True)),
     }
 
 

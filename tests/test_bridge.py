@@ -185,7 +185,7 @@ def assert_one_plugin_entry(entries: list[dict[str, Any]]) -> None:
     assert entry["auth"] is True
     assert entry["login_url"] == HailuoAI.login_url
     assert entry["nodriver"] == bool(HailuoAI.use_nodriver)
-    assert entry["login"] == hasattr(HailuoAI, "login")
+    assert entry["login"] == (hasattr(HailuoAI, "login") and bool(HailuoAI.use_nodriver))
 
 
 def test_gui_list_has_one_hailuo_entry_with_our_attributes(gui_api: Any) -> None:

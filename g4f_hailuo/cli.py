@@ -1,0 +1,717 @@
+"""The ``g4f-hailuo`` command (also ``python -m g4f_hailuo``).
+
+Commands: ``demo`` (the offline demo), ``chat`` (an interactive, streamed,
+multi-turn chat through g4f), ``login`` / ``logout`` (the login cache the
+provider reads), ``status`` (who is logged in, until when, and whether Hailuo
+still accepts the token) and ``serve-fake`` (the fake Hailuo server).
+
+Nothing here prints a token. g4f is imported only by the commands that need it,
+so ``--help`` answers at once.
+
+Exit codes (``EXIT_*``): 0 done; 1 failed; 2 bad usage; 3 the account (not
+logged in, token rejected or expired, banned, out of credits); 4 Hailuo
+unreachable, rate limited or failing; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from ._config import Settings
+    from ._identity import Identity
+
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "Spinner",
+    "main",
+]
+
+PROG = "g4f-hailuo"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_UNAVAILABLE = 4
+EXIT_INTERRUPTED = 130
+
+TOKEN_ENV = "HAILUOAI_API_KEY"
+NOT_LOGGED_IN = f"Not logged in to Hailuo: run `{PROG} login` (or set {TOKEN_ENV})."
+CHAT_HELP = "/new starts a new chat, /exit (or Ctrl-D) quits, Ctrl-C stops an answer."
+
+# Commands handled by another module's own argument parser: their arguments pass through.
+_PASS_THROUGH = ("demo", "serve-fake")
+
+
+class CommandError(Exception):
+    """A failure with a message for the user and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- waiting ---------------------------------------------------------------------------------------
+
+
+class Spinner:
+    """A one-line spinner on a terminal while the user waits; silent elsewhere.
+
+    Draws its first frame at once, then one every ``interval`` seconds, and
+    erases its line when stopped (``stop()`` is idempotent).
+    """
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+    ASCII_FRAMES = "|/-\\"
+
+    def __init__(
+        self, text: str, stream: TextIO | None = None, *, interval: float = 0.1, enabled: bool | None = None
+    ) -> None:
+        self.text = text
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval = interval
+        self.enabled = _is_terminal(self.stream) if enabled is None else enabled
+        self.frames = self.FRAMES if _can_encode(self.stream, self.FRAMES) else self.ASCII_FRAMES
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drawn = False
+        self._lock = threading.Lock()
+
+    def start(self) -> Spinner:
+        if self.enabled and self._thread is None:
+            self._draw(self.frames[0])
+            self._thread = threading.Thread(target=self._spin, name="spinner", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+                self._drawn = False
+
+    def _spin(self) -> None:
+        started = time.monotonic()
+        for frame in itertools.islice(itertools.cycle(self.frames), 1, None):
+            if self._stop.wait(self.interval):
+                return
+            self._draw(frame, time.monotonic() - started)
+
+    def _draw(self, frame: str, elapsed: float = 0.0) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return
+            shown = f" {elapsed:.0f} s" if elapsed >= 2 else ""
+            self.stream.write(f"\r{frame} {self.text}…{shown}\x1b[K")
+            self.stream.flush()
+            self._drawn = True
+
+    def __enter__(self) -> Spinner:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def _can_encode(stream: TextIO, text: str) -> bool:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+# -- shared helpers --------------------------------------------------------------------------------
+
+
+def _exit_code_for(error: BaseException) -> int:
+    """The exit code for a failure (g4f's error types)."""
+    from g4f.errors import (
+        BadRequestError,
+        MissingAuthError,
+        NoValidHarFileError,
+        PaymentRequiredError,
+        RateLimitError,
+        ResponseError,
+        ResponseStatusError,
+    )
+    from g4f.errors import TimeoutError as G4FTimeoutError
+
+    if isinstance(error, (MissingAuthError, NoValidHarFileError, PaymentRequiredError)):
+        return EXIT_AUTH
+    if isinstance(error, BadRequestError):  # a ResponseStatusError, but not the service's fault
+        return EXIT_ERROR
+    if isinstance(error, (RateLimitError, ResponseStatusError, ResponseError, G4FTimeoutError, OSError)):
+        return EXIT_UNAVAILABLE
+    return EXIT_ERROR
+
+
+def _describe(error: BaseException) -> str:
+    message = " ".join(str(error).split())
+    return message or type(error).__name__
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Where Hailuo is (``--base-url``/``--region``, else the environment); bad values are usage errors."""
+    from g4f.errors import BadRequestError
+
+    from ._config import resolve_settings
+
+    try:
+        return resolve_settings(base_url=args.base_url, region=args.region)
+    except BadRequestError as error:
+        raise CommandError(str(error), EXIT_USAGE) from None
+
+
+def _current_logins(settings: Settings) -> tuple[str, list[Identity]]:
+    """The accounts the provider would use and where they come from (``_token_sources``:
+    HAILUOAI_API_KEY, the .env of g4f's cookies dir, the login cache, .har/cookie files)."""
+    from ._token_sources import find_tokens
+
+    found = find_tokens(None, settings.origin)
+    return found.describe(), list(found.identities)
+
+
+async def _account_info(settings: Settings, identity: Identity) -> tuple[Identity, dict[str, Any]]:
+    """Ask Hailuo who the token is (``user/info``); registers a device first if the token has none."""
+    import aiohttp
+
+    from ._client import fetch_user_info, register_device
+    from ._identity import Identity
+
+    async with aiohttp.ClientSession() as session:
+        if identity.device_id is None:
+            device_id = await register_device(session, settings, identity)
+            identity = Identity(identity.token, identity.uuid, device_id, identity.user_agent)
+        return identity, await fetch_user_info(session, settings, identity)
+
+
+def _run_checked(coroutine: Any, settings: Settings) -> Any:
+    """Run a request to Hailuo; transport failures become a short "cannot reach" message."""
+    import aiohttp
+
+    try:
+        return asyncio.run(coroutine)
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        raise CommandError(
+            f"Cannot reach Hailuo at {settings.origin} ({type(error).__name__})", EXIT_UNAVAILABLE
+        ) from None
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def _in_words(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{max(seconds / 60, 1):.0f} minutes"
+
+
+def _claims_user(identity: Identity) -> dict[str, Any]:
+    from ._identity import jwt_claims
+
+    user = jwt_claims(identity.token).get("user")
+    return user if isinstance(user, dict) else {}
+
+
+def _add_site_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the Hailuo origin to talk to (default: $HAILUOAI_BASE_URL, else the region's site)",
+    )
+    parser.add_argument(
+        "--region",
+        choices=("intl", "cn"),
+        help="intl = www.hailuo.ai, cn = hailuoai.com (default: $HAILUOAI_REGION, else intl)",
+    )
+
+
+# -- chat ------------------------------------------------------------------------------------------
+
+
+class _Chat:
+    """One chat's state: the history and the Hailuo conversation to continue."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.messages: list[dict[str, str]] = []
+        self.conversation: Any = None
+        self.title: str | None = None
+
+    def reset(self) -> None:
+        self.messages = []
+        self.conversation = None
+        self.title = None
+
+    def ask(self, prompt: str) -> str:
+        """Send ``prompt``, stream the answer to ``out``; the history keeps it only on success."""
+        import g4f
+        from g4f.providers.response import JsonConversation, TitleGeneration
+
+        messages = [*self.messages, {"role": "user", "content": prompt}]
+        parts: list[str] = []
+        spinner = Spinner("waiting for Hailuo", self.err).start()
+        try:
+            for chunk in g4f.ChatCompletion.create(
+                model=self.args.model,
+                messages=messages,
+                provider="HailuoAI",
+                stream=True,
+                base_url=self.args.base_url,
+                region=self.args.region,
+                conversation=self.conversation,
+            ):
+                if isinstance(chunk, str):
+                    if chunk:
+                        spinner.stop()
+                        parts.append(chunk)
+                        self.out.write(chunk)
+                        self.out.flush()
+                elif isinstance(chunk, JsonConversation):
+                    self.conversation = chunk
+                elif isinstance(chunk, TitleGeneration) and self.title is None:
+                    self.title = chunk.title
+        finally:
+            spinner.stop()
+            if parts:
+                self.out.write("\n")
+                self.out.flush()
+        answer = "".join(parts)
+        self.messages = [*messages, {"role": "assistant", "content": answer}]
+        return answer
+
+
+def _prompts(args: argparse.Namespace, stdin: TextIO, err: TextIO) -> Iterator[str]:
+    if args.message:
+        yield from args.message
+        return
+    if not _is_terminal(stdin):
+        yield from (line.rstrip("\r\n") for line in stdin)
+        return
+    with contextlib.suppress(ImportError):  # line editing and history, where the platform has them
+        import readline  # noqa: F401
+    while True:
+        try:
+            yield input("you> ")
+        except EOFError:
+            err.write("\n")
+            return
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _source, identities = _current_logins(settings)
+    if not identities:
+        raise CommandError(NOT_LOGGED_IN, EXIT_AUTH)
+    usable = [identity for identity in identities if not identity.is_expired()]
+    if not usable:
+        last = max(identity.expires_at or 0 for identity in identities)
+        raise CommandError(f"The Hailuo token expired on {_when(last)}: run `{PROG} login` again.", EXIT_AUTH)
+    identity = usable[0]
+    from g4f import debug
+    from g4f.errors import G4FError
+
+    debug.version_check = False  # else g4f asks PyPI for its newest version and prints the answer
+    out, err = sys.stdout, sys.stderr
+    interactive = not args.message and _is_terminal(sys.stdin)
+    chat = _Chat(args, out, err)
+    if interactive:
+        name = _claims_user(identity).get("name") or "your account"
+        err.write(f"Hailuo AI through g4f, as {name}, at {settings.origin}. {CHAT_HELP}\n")
+    for line in _prompts(args, sys.stdin, err):
+        prompt = line.strip()
+        if not prompt:
+            continue
+        if prompt in ("/exit", "/quit"):
+            break
+        if prompt == "/help":
+            err.write(CHAT_HELP + "\n")
+            continue
+        if prompt == "/new":
+            chat.reset()
+            err.write("(a new chat starts with your next message)\n")
+            continue
+        had_title = chat.title is not None
+        try:
+            chat.ask(prompt)
+        except KeyboardInterrupt:
+            err.write("\n(answer stopped)\n")
+            if not interactive:
+                return EXIT_INTERRUPTED
+            continue
+        except G4FError as error:
+            err.write(f"{PROG} chat: {_describe(error)}\n")
+            code = _exit_code_for(error)
+            if not interactive or code == EXIT_AUTH:
+                return code
+            continue
+        if chat.title and not had_title:
+            err.write(f"(chat title: {chat.title})\n")
+    return EXIT_OK
+
+
+# -- login / logout / status ---------------------------------------------------------------------
+
+
+def _read_token(args: argparse.Namespace) -> str:
+    if args.token_stdin or not _is_terminal(sys.stdin):
+        text = sys.stdin.read()
+    else:
+        import getpass
+
+        sys.stderr.write(
+            "Log in on the Hailuo site, then copy the token from the browser's developer tools\n"
+            "(Application > Local Storage > _token). It is not shown while you paste it.\n"
+        )
+        text = getpass.getpass("Hailuo token: ")
+    token = text.strip().strip('"').strip()
+    return token.removeprefix("Bearer ").strip()
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.browser:
+        return _browser_login(args, settings)
+    from g4f.errors import G4FError
+    from g4f.providers.response import AuthResult
+
+    from ._identity import Identity
+    from .provider import HailuoAI
+
+    token = _read_token(args)
+    if not token:
+        raise CommandError("No token given: paste the value of localStorage._token.", EXIT_USAGE)
+
+    async def authenticate() -> AuthResult:
+        result = None
+        async for chunk in HailuoAI.on_auth_async(api_key=token, base_url=args.base_url, region=args.region):
+            if isinstance(chunk, AuthResult):
+                result = chunk
+        if result is None:  # pragma: no cover - on_auth_async yields one or raises
+            raise CommandError("The login produced no credentials.")
+        return result
+
+    try:
+        with Spinner("checking the token with Hailuo"):
+            auth = _run_checked(authenticate(), settings)
+    except G4FError as error:
+        raise CommandError(f"Login failed: {_describe(error)}", _exit_code_for(error)) from None
+    HailuoAI.write_cache_file(HailuoAI.get_cache_file(), auth)
+    identity = Identity.from_dict(auth.get_dict())
+    assert identity is not None
+    name = _claims_user(identity).get("name")
+    try:
+        with Spinner("reading the account"):
+            _, info = _run_checked(_account_info(settings, identity), settings)
+        name = info.get("nickName") or name
+    except (CommandError, G4FError):
+        pass  # logged in all the same; `status` tells more
+    expires = _when(identity.expires_at) if identity.expires_at else None
+    _print_login(name, expires, str(HailuoAI.get_cache_file()))
+    return EXIT_OK
+
+
+def _browser_login(args: argparse.Namespace, settings: Settings) -> int:
+    """``HailuoAI.login()``: a browser window on this machine, then the login cache."""
+    from g4f.errors import G4FError
+
+    from ._browser_login import browser_login_available
+    from .provider import HailuoAI
+
+    if not browser_login_available():
+        raise CommandError(
+            'The browser login needs the browser extra (pip install "g4f-hailuo[browser]") and '
+            f"Chrome or Chromium on PATH; or paste a token: `{PROG} login`.",
+            EXIT_ERROR,
+        )
+    sys.stderr.write(f"A browser window opens on {settings.origin}: log in there.\n")
+    try:
+        with Spinner("waiting for the browser login"):
+            summary = _run_checked(HailuoAI.login(base_url=args.base_url, region=args.region), settings)
+    except G4FError as error:
+        raise CommandError(f"Login failed: {_describe(error)}", _exit_code_for(error)) from None
+    _print_login(summary.get("name"), summary.get("expires"), str(summary.get("cache_file")))
+    return EXIT_OK
+
+
+def _print_login(name: str | None, expires: str | None, cache_file: str) -> None:
+    who = f" as {name}" if name else ""
+    expiry = f"; the token expires on {expires}" if expires else ""
+    print(f"Logged in to Hailuo{who}{expiry}.")
+    print(f"Saved to {cache_file} (readable by you only).")
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from .provider import HailuoAI
+
+    cache = HailuoAI.get_cache_file()
+    if not cache.exists():
+        print("Not logged in: nothing to do.")
+        return EXIT_OK
+    HailuoAI.reset_auth()
+    print(f"Logged out: removed {cache}.")
+    if os.environ.get(TOKEN_ENV):
+        print(f"Note: {TOKEN_ENV} is still set and still used.")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    source, identities = _current_logins(settings)
+    report: dict[str, Any] = {
+        "logged_in": bool(identities),
+        "site": settings.origin,
+        "region": settings.region,
+    }
+    if not identities:
+        return _status_done(args, report, NOT_LOGGED_IN, EXIT_AUTH)
+    report.update(source=source, accounts=[])
+    several = len(identities) > 1
+    lines = [f"Logged in with {source}" + (f": {len(identities)} accounts." if several else ".")]
+    code = EXIT_OK
+    for identity in identities:
+        account, account_lines, account_code = _account_status(args, settings, identity)
+        report["accounts"].append(account)
+        lines += [("  " if several else "") + line for line in account_lines]
+        code = max(code, account_code, key=_severity)
+    if code == EXIT_AUTH:
+        lines.append(f"Run `{PROG} login` again" + (" for the accounts marked above." if several else "."))
+    return _status_done(args, report, "\n".join(lines), code)
+
+
+def _severity(code: int) -> int:
+    """Which exit code wins when accounts differ: the account's problem, then the site's."""
+    return {EXIT_OK: 0, EXIT_UNAVAILABLE: 1, EXIT_AUTH: 2}.get(code, 1)
+
+
+def _account_status(
+    args: argparse.Namespace, settings: Settings, identity: Identity
+) -> tuple[dict[str, Any], list[str], int]:
+    """One account's report (never its token), its lines of text and its exit code."""
+    from g4f.errors import G4FError
+
+    user = _claims_user(identity)
+    expires_at = identity.expires_at
+    report: dict[str, Any] = {
+        "account": identity.account,  # a fingerprint, never the token
+        "user_id": str(user.get("id")) if user.get("id") is not None else None,
+        "name": user.get("name"),
+        "device_id": identity.device_id,
+        "expires_at": _when(expires_at) if expires_at else None,
+        "expired": identity.is_expired(),
+        "live": None,
+    }
+    if expires_at:
+        left = expires_at - time.time()
+        expiry = f"Token expires: {_when(expires_at)} " + (
+            f"(in {_in_words(left)})" if left > 0 else f"(EXPIRED {_in_words(left)} ago)"
+        )
+    else:
+        expiry = "Token expires: unknown (the token carries no expiry)"
+    if identity.is_expired():
+        report["error"] = "the token has expired"
+        return report, [_account_line(report), expiry], EXIT_AUTH
+    if args.offline:
+        return report, [_account_line(report), expiry], EXIT_OK
+    started = time.monotonic()
+    try:
+        with Spinner(f"asking {settings.origin} whether the token is alive"):
+            identity, info = _run_checked(_account_info(settings, identity), settings)
+    except CommandError as error:
+        report["error"] = str(error)
+        return report, [_account_line(report), expiry, f"Alive: unknown ({error})"], error.code
+    except G4FError as error:
+        code = _exit_code_for(error)
+        report.update(live=False if code == EXIT_AUTH else None, error=_describe(error))
+        verdict = "no, Hailuo rejected the token" if code == EXIT_AUTH else "unknown"
+        return report, [_account_line(report), expiry, f"Alive: {verdict} ({_describe(error)})"], code
+    report.update(
+        live=True,
+        name=info.get("nickName") or report["name"],
+        user_id=str(info.get("userID") or report["user_id"] or "") or None,
+        device_id=identity.device_id,
+    )
+    elapsed = (time.monotonic() - started) * 1000
+    alive = f"Alive: yes (user/info answered in {elapsed:.0f} ms from {settings.origin})"
+    return report, [_account_line(report), expiry, alive], EXIT_OK
+
+
+def _account_line(report: dict[str, Any]) -> str:
+    name = report.get("name") or "(no name)"
+    user_id = f", user {report['user_id']}" if report.get("user_id") else ""
+    device = f", device {report['device_id']}" if report.get("device_id") else ""
+    return f"Account: {name}{user_id}{device}"
+
+
+def _status_done(args: argparse.Namespace, report: dict[str, Any], text: str, code: int) -> int:
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(text)
+    return code
+
+
+# -- pass-through commands ------------------------------------------------------------------------
+
+
+def cmd_demo(argv: list[str]) -> int:
+    from .demo import main as demo_main
+
+    return demo_main(argv)
+
+
+def cmd_serve_fake(argv: list[str]) -> int:
+    from .fake_server import main as fake_main
+
+    return fake_main(argv)
+
+
+# -- the parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Hailuo AI (MiniMax) web chat as a g4f provider: chat, log in, check the login.",
+        epilog=(
+            "Exit codes: 0 done, 1 failed, 2 bad usage, 3 not logged in or token rejected/expired, "
+            "4 Hailuo unreachable, rate limited or failing, 130 interrupted. "
+            f"`{PROG} COMMAND --help` describes a command."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser(
+        "demo",
+        help="the offline demo: a 3-turn chat through g4f against the bundled fake server",
+        add_help=False,
+    )
+
+    chat = commands.add_parser(
+        "chat",
+        help="chat with Hailuo through g4f (streamed, multi-turn)",
+        description=(
+            "Chat with Hailuo AI through g4f: each answer streams in, and the chat goes on "
+            "until you quit. " + CHAT_HELP + " Without a terminal, each line of standard input "
+            f"is one message. Uses {TOKEN_ENV} if set, else the login cache (`{PROG} login`)."
+        ),
+    )
+    chat.add_argument(
+        "-m",
+        "--message",
+        action="append",
+        metavar="TEXT",
+        help="send TEXT instead of reading input (repeatable)",
+    )
+    chat.add_argument("--model", default="MiniMax", help="the model name (default: MiniMax)")
+    _add_site_options(chat)
+    chat.set_defaults(handler=cmd_chat)
+
+    login = commands.add_parser(
+        "login",
+        help="store a Hailuo login (paste a token, or log in in a browser)",
+        description=(
+            "Check a Hailuo token with the site and store it in g4f's cookies dir, where the "
+            "HailuoAI provider finds it. The token is read without echo from a terminal, or from "
+            "standard input when it is not a terminal. Never pass it as an argument."
+        ),
+    )
+    how = login.add_mutually_exclusive_group()
+    how.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+    how.add_argument(
+        "--browser", action="store_true", help="log in in a browser window (needs the browser extra)"
+    )
+    _add_site_options(login)
+    login.set_defaults(handler=cmd_login)
+
+    logout = commands.add_parser(
+        "logout", help="forget the stored login", description="Delete the login cache."
+    )
+    logout.set_defaults(handler=cmd_logout)
+
+    status = commands.add_parser(
+        "status",
+        help="who is logged in, until when, and whether the token still works",
+        description=(
+            "Show the accounts the provider would use (from the first source that has any: "
+            f"{TOKEN_ENV}, HAILUOAI_API_KEY in the .env of g4f's cookies dir, the login cache, "
+            ".har or cookie files there): each account, its token's expiry (from its claims) and "
+            "whether Hailuo still accepts it (user/info). Never shows a token. Exits 3 when an "
+            "account needs a new login, 4 when Hailuo could not be asked."
+        ),
+    )
+    status.add_argument("--offline", action="store_true", help="do not ask Hailuo; read the token only")
+    status.add_argument("--json", action="store_true", help="print a JSON object")
+    _add_site_options(status)
+    status.set_defaults(handler=cmd_status)
+
+    commands.add_parser(
+        "serve-fake",
+        help="run the fake Hailuo server on a loopback port (tests, offline demos)",
+        add_help=False,
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in _PASS_THROUGH:
+            command, rest = args_list[0], args_list[1:]
+            return cmd_demo(rest) if command == "demo" else cmd_serve_fake(rest)
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code: int = args.handler(args)
+        return code
+    except CommandError as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as exit_:  # argparse: --help (0) and usage errors (2)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,368 @@
+"""``g4f gui`` end to end: g4f's web server as a subprocess, the fake Hailuo, and a real browser.
+
+``g4f gui`` runs with the plugin installed, not imported; the fake Hailuo server
+runs in this process and reaches g4f through ``HAILUOAI_BASE_URL``.
+
+Three layers:
+
+- **The GUI's backend (always; offline).** The requests g4f's chat page makes
+  (``/backend-api/v2/providers``, ``/backend-api/v2/models/<provider>``, and
+  ``/backend-api/v2/conversation`` with the body the page builds in
+  ``chat.v1.js``), read as the page reads them (``event:``/``data:`` frames).
+- **g4f gui's provider pages in headless Chromium (always; offline).** Those
+  pages are rendered by the server, so they work without the network.
+  Playwright drives Debian's ``chromium`` (no browser download).
+- **The chat page in headless Chromium, when g4f's web front-end is at hand.**
+  g4f does not ship it (its wheels hold no HTML or JavaScript since 0.5.1.x,
+  2025): ``g4f gui`` downloads the pages from GitHub/jsDelivr at request time,
+  and the page loads ``https://g4f.dev/dist/js/providers.json`` before it asks
+  the local server for providers, so offline it lists no local provider at all.
+  The test runs ``g4f gui`` where ``./g4f.dev`` is a checkout of
+  https://github.com/gpt4free/g4f.dev (g4f's server then serves the pages from
+  it), answers the page's requests for ``https://g4f.dev/dist/...`` from the
+  same checkout and refuses every other request off loopback. Point
+  ``G4F_GUI_FRONTEND`` at the checkout; without it this test is skipped (a
+  failure under ``G4F_HAILUO_E2E=required``).
+
+Screenshots go to ``artifacts/screenshots/`` (or ``$G4F_HAILUO_SCREENSHOTS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _g4f_processes import REQUIRED_ENV, G4FProcess, isolated_env, make_home, require_modules, start_gui
+from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+
+require_modules("flask", "asgiref", hint='pip install "g4f[gui]" (flask[async])')
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+PROJECT = Path(__file__).resolve().parents[1]
+FRONTEND_ENV = "G4F_GUI_FRONTEND"
+SCREENSHOTS = Path(os.environ.get("G4F_HAILUO_SCREENSHOTS") or PROJECT / "artifacts" / "screenshots")
+CHROMIUM = os.environ.get("G4F_HAILUO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BAD_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.not-issued-by-this-server"
+
+
+@pytest.fixture(scope="module")
+def hailuo() -> Iterator[FakeHailuo]:
+    server = run_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def frontend_dir() -> Path | None:
+    """A checkout of gpt4free/g4f.dev (g4f's web front-end), if one is configured."""
+    value = os.environ.get(FRONTEND_ENV, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser().resolve()
+    if not (path / "chat" / "index.html").is_file() or not (path / "dist" / "js" / "chat.v1.js").is_file():
+        pytest.fail(f"{FRONTEND_ENV}={value} is not a checkout of gpt4free/g4f.dev (no chat/index.html)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def gui(hailuo: FakeHailuo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[G4FProcess]:
+    """``g4f gui`` on loopback; run where ``./g4f.dev`` is the front-end checkout, when there is one."""
+    root = tmp_path_factory.mktemp("g4f-gui")
+    home = make_home(root)
+    work = root / "work"
+    work.mkdir()
+    frontend = frontend_dir()
+    if frontend is not None:
+        (work / "g4f.dev").symlink_to(frontend, target_is_directory=True)
+    with start_gui(
+        home, isolated_env(home, {"HAILUOAI_BASE_URL": hailuo.url, "HAILUOAI_BROWSER_LOGIN": "0"}), cwd=work
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def token(hailuo: FakeHailuo, gui: G4FProcess) -> Iterator[str]:
+    issued = hailuo.issue_token()
+    yield issued
+    assert issued not in gui.log(), "the Hailuo token appears in g4f gui's log"
+
+
+# -- the GUI's backend, as the page uses it ----------------------------------------------------------
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def page_request(
+    text: str, token: str, history: list[dict[str, str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The body chat.v1.js (``ask_gpt``) posts to /backend-api/v2/conversation."""
+    return {
+        "id": "test-message",
+        "conversation_id": "test-conversation",
+        "conversation": None,
+        "model": "MiniMax",
+        "web_search": False,
+        "provider": "HailuoAI",
+        "messages": [*(history or []), {"role": "user", "content": text}],
+        "action": "next",
+        "download_media": True,
+        "debug_mode": False,
+        "api_key": token,
+        "ignored": [],
+        "aspect_ratio": "16:9",
+        **extra,
+    }
+
+
+def converse(gui: G4FProcess, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """POST a conversation request; the events, parsed the way the page parses them."""
+    request = urllib.request.Request(
+        f"{gui.url}/backend-api/v2/conversation",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
+        method="POST",
+    )
+    events = []
+    with urllib.request.urlopen(request, timeout=60) as response:
+        for raw in response:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+            elif line.startswith("{"):  # older g4f: one JSON object per line
+                events.append(json.loads(line))
+    return events
+
+
+def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [event for event in events if event.get("type") == kind]
+
+
+def test_provider_list_shows_hailuo_from_the_plugin(gui: G4FProcess) -> None:
+    entries = [
+        entry for entry in get_json(f"{gui.url}/backend-api/v2/providers") if entry["name"] == "HailuoAI"
+    ]
+    assert len(entries) == 1, "the plugin's entry replaces g4f's built-in one"
+    (entry,) = entries
+    assert entry["label"] == "Hailuo AI"
+    assert entry["auth"] is True and entry["login_url"] == "https://www.hailuo.ai"
+    # HAILUOAI_BROWSER_LOGIN=0 (a server without a browser): the page shows the key box
+    assert entry["login"] is False and entry["nodriver"] is False
+
+
+def test_provider_models(gui: G4FProcess) -> None:
+    models = get_json(f"{gui.url}/backend-api/v2/models/HailuoAI")
+    assert "MiniMax" in {model.get("id") or model.get("model") for model in models}
+
+
+def test_chat_streams_reply_title_and_conversation(gui: G4FProcess, hailuo: FakeHailuo, token: str) -> None:
+    events = converse(gui, page_request("Hello from the GUI", token))
+    (provider,) = of_type(events, "provider")
+    assert provider["provider"]["name"] == "HailuoAI" and provider["provider"]["label"] == "Hailuo AI"
+    content = [event["content"] for event in of_type(events, "content")]
+    assert "".join(content) == hailuo.reply_for("Hello from the GUI", 1)
+    assert len(content) > 1, "expected the reply in several pieces"
+    assert [event["title"] for event in of_type(events, "title")] == ["Hello from the GUI"]
+    (conversation,) = of_type(events, "conversation")
+    assert set(conversation["conversation"]) == {"HailuoAI"}
+    assert token not in json.dumps(events), "nothing the page stores may hold the token"
+    assert of_type(events, "finish")[-1]["finish"]["reason"] == "stop"
+    assert not of_type(events, "error") and not of_type(events, "auth")
+
+
+def test_second_message_continues_the_same_hailuo_chat(
+    gui: G4FProcess, hailuo: FakeHailuo, token: str
+) -> None:
+    first = converse(gui, page_request("First GUI turn", token))
+    answer = "".join(event["content"] for event in of_type(first, "content"))
+    (stored,) = of_type(first, "conversation")
+    saved = stored["conversation"]["HailuoAI"]  # what the page keeps as conversation.data["HailuoAI"]
+    history = [{"role": "user", "content": "First GUI turn"}, {"role": "assistant", "content": answer}]
+    second = converse(gui, page_request("Second GUI turn", token, history, conversation=saved))
+    assert "".join(event["content"] for event in of_type(second, "content")) == hailuo.reply_for(
+        "Second GUI turn", 2
+    )
+    first_sent, second_sent = hailuo.chat_requests()[-2:]
+    assert first_sent.form is not None and second_sent.form is not None
+    assert second_sent.form["chatID"] == saved["chatID"] != "0", "the chatID must be reused"
+    assert second_sent.form["msgContent"] == "Second GUI turn"
+
+
+def test_bad_token_brings_up_the_auth_prompt(gui: G4FProcess, hailuo: FakeHailuo) -> None:
+    """An ``auth`` event is what makes the page show the provider's key box."""
+    events = converse(gui, page_request("Hello?", BAD_TOKEN))
+    (auth,) = of_type(events, "auth")
+    assert auth["auth"] == "MissingAuthError"
+    assert "Hailuo answered HTTP 401" in auth["message"] and "g4f-hailuo login" in auth["message"]
+    assert not of_type(events, "content")
+    assert BAD_TOKEN not in gui.log()
+
+
+def test_rate_limit_is_a_readable_error(gui: G4FProcess, token: str) -> None:
+    events = converse(gui, page_request("fast [[scenario:http_429]]", token))
+    (error,) = of_type(events, "error")
+    assert error["error"] == "RateLimitError" and "rate limited" in error["message"]
+
+
+# -- the page in a real browser -------------------------------------------------------------------
+
+
+def browser_or_skip() -> None:
+    require_modules(
+        "playwright", hint="pip install playwright (no browser download: Debian's chromium is used)"
+    )
+    if not Path(CHROMIUM).exists():
+        reason = f"no Chromium at {CHROMIUM}: apt-get install chromium"
+        if os.environ.get(REQUIRED_ENV, "").lower() == "required":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+def test_provider_pages_in_a_real_browser(gui: G4FProcess) -> None:
+    """g4f gui's own provider pages (rendered by the server, so they work offline)."""
+    browser_or_skip()
+    from playwright.sync_api import Route, sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def offline(route: Route) -> None:
+        # /screenshot makes g4f open the provider's site in a browser of its own: not here.
+        if route.request.url.startswith(gui.url) and "/screenshot" not in route.request.url:
+            route.continue_()
+        else:
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            context.route("**/*", offline)
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(f"{gui.url}/providers", wait_until="domcontentloaded")
+            card = page.locator(".provider-card", has=page.locator(".provider-name", has_text="HailuoAI"))
+            card.scroll_into_view_if_needed()
+            assert "https://www.hailuo.ai" in card.inner_text()
+            card.screenshot(path=str(SCREENSHOTS / "providers-card.png"))
+            card.get_by_text("Details").click()
+            page.wait_for_url(f"{gui.url}/providers/HailuoAI")
+            attributes = page.locator(".attr-table").inner_text()
+            assert re.search(r"Needs Auth\s+\S*\s*Yes", attributes), attributes
+            assert re.search(r"Supports Stream\s+\S*\s*Yes", attributes), attributes
+            assert "MiniMax" in page.locator(".model-list").inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "provider-detail.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_chat_in_a_real_browser(gui: G4FProcess, hailuo: FakeHailuo, token: str) -> None:
+    frontend = frontend_dir()
+    if frontend is None:
+        reason = (
+            f"g4f's web front-end is not shipped with g4f: set {FRONTEND_ENV} to a checkout of "
+            "https://github.com/gpt4free/g4f.dev to run the browser test"
+        )
+        if os.environ.get(REQUIRED_ENV, "").lower() == "required":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    require_modules(
+        "playwright", hint="pip install playwright (no browser download: Debian's chromium is used)"
+    )
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    from playwright.sync_api import Route, sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    refused: list[str] = []
+
+    def offline(route: Route) -> None:
+        """Loopback passes; g4f.dev's static files come from the checkout; the rest is refused."""
+        url = route.request.url
+        if url.startswith(gui.url):
+            route.continue_()
+            return
+        match = re.match(r"https://g4f\.dev/(dist/[^?#]+)", url)
+        local = frontend / match.group(1) if match else None
+        if local is not None and local.is_file() and frontend in local.resolve().parents:
+            route.fulfill(path=str(local))
+            return
+        refused.append(url)
+        route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 860})
+            context.route("**/*", offline)
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(f"{gui.url}/chat/", wait_until="domcontentloaded")
+            # Where the page keeps what is typed into a provider's key box (appStorage
+            # "<provider>-api_key"); it sends it as the request's api_key.
+            page.evaluate(f"localStorage.setItem('HailuoAI-api_key', {json.dumps(token)})")
+            page.evaluate("localStorage.setItem('simulateTyping', 'false')")
+            page.reload(wait_until="domcontentloaded")
+
+            option = page.locator("#provider option[value='HailuoAI']")
+            option.wait_for(state="attached")
+            assert "Hailuo AI" in option.inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "01-provider-list.png"))
+
+            page.select_option("#provider", "HailuoAI")
+            page.locator("#model option").first.wait_for(state="attached")
+            send(page, "Hello from Chromium")
+            wait_for_text(page, hailuo.reply_for("Hello from Chromium", 1))
+            page.wait_for_function("document.title.includes('Hello from Chromium')")
+            page.screenshot(path=str(SCREENSHOTS / "02-first-reply-and-title.png"))
+
+            send(page, "And once more")
+            wait_for_text(page, hailuo.reply_for("And once more", 2))
+            page.screenshot(path=str(SCREENSHOTS / "03-second-reply.png"))
+            (chat_id, messages), *others = hailuo.chats(token).items()
+            assert not others and messages == ["Hello from Chromium", "And once more"]
+            sent = [
+                r.form["chatID"] for r in hailuo.chat_requests() if r.form and r.headers.get("token") == token
+            ]
+            assert sent == ["0", chat_id], "the second message must continue the same Hailuo chat"
+
+            page.evaluate(f"localStorage.setItem('HailuoAI-api_key', {json.dumps(BAD_TOKEN)})")
+            page.locator(".new_convo").first.click()
+            send(page, "Is anybody there?")
+            last = page.locator("#chatBody .message").last
+            last.get_by_text("An error occurred").wait_for()
+            assert "Hailuo answered HTTP 401" in last.inner_text()
+            last.locator("input[name='HailuoAI[api_key]']").wait_for(state="attached")  # the key box
+            page.screenshot(path=str(SCREENSHOTS / "04-auth-prompt.png"))
+        finally:
+            browser.close()
+    assert token not in gui.log() and BAD_TOKEN not in gui.log()
+    assert all(not url.startswith("http://127.0.0.1") for url in refused)
+
+
+def send(page: Any, text: str) -> None:
+    page.fill("#userInput", text)
+    page.click("#sendButton")
+
+
+def wait_for_text(page: Any, text: str) -> None:
+    page.locator("#chatBody .message .content_inner", has_text=text).last.wait_for()
