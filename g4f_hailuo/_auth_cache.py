@@ -1,4 +1,10 @@
-"""The cached login: one JSON file in g4f's cookies dir, 0600, written atomically."""
+"""The cached logins: one JSON file in g4f's cookies dir, 0600, written atomically.
+
+The file holds the newest login at its top level (``token``, ``uuid``,
+``device_id``, ``user_agent``: the shape of one g4f ``AuthResult``), and any
+older logins of *other* accounts under ``other_logins``, newest first. With one
+login it is exactly the one-login file of earlier releases.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,33 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AUTH_FILE_NAME", "auth_file", "delete_auth", "read_auth", "write_auth"]
+from ._conversation import token_fingerprint
+from ._identity import jwt_claims
+
+__all__ = [
+    "AUTH_FILE_NAME",
+    "add_login",
+    "auth_file",
+    "delete_auth",
+    "login_key",
+    "read_auth",
+    "read_logins",
+    "remove_login",
+    "write_auth",
+    "write_logins",
+]
 
 # Not g4f's default ``auth_HailuoAI.json``: the built-in provider's file has another shape.
 AUTH_FILE_NAME = "auth_g4f_hailuo.json"
+OTHER_LOGINS = "other_logins"
+
+# Read-modify-write of the file, across the threads of this process (g4f's GUI
+# serves each request on its own thread and event loop).
+_lock = threading.RLock()
 
 
 def auth_file() -> Path:
@@ -22,7 +48,7 @@ def auth_file() -> Path:
 
 
 def read_auth(path: Path) -> dict[str, Any] | None:
-    """The stored auth, or ``None`` when missing or unreadable (never raises)."""
+    """The stored file as a dict, or ``None`` when missing or unreadable (never raises)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -49,5 +75,67 @@ def write_auth(path: Path, data: dict[str, Any]) -> None:
 
 
 def delete_auth(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    with _lock, contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def login_key(token: str) -> str:
+    """Which account a login is: the user id in the token's claims, else the token's fingerprint."""
+    user = jwt_claims(token).get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    if isinstance(user_id, (str, int)) and not isinstance(user_id, bool) and str(user_id):
+        return f"user:{user_id}"
+    return token_fingerprint(token)
+
+
+def _is_login(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("token"), str) and bool(value["token"])
+
+
+def read_logins(path: Path) -> list[dict[str, Any]]:
+    """Every stored login, newest first (``[]`` when there is none)."""
+    data = read_auth(path)
+    if data is None:
+        return []
+    top = {key: value for key, value in data.items() if key != OTHER_LOGINS}
+    others = data.get(OTHER_LOGINS)
+    logins = [top] + (list(others) if isinstance(others, list) else [])
+    return [login for login in logins if _is_login(login)]
+
+
+def write_logins(path: Path, logins: list[dict[str, Any]]) -> None:
+    """Store ``logins`` (newest first); no login at all deletes the file."""
+    with _lock:
+        if not logins:
+            delete_auth(path)
+            return
+        data = {key: value for key, value in logins[0].items() if key != OTHER_LOGINS}
+        if len(logins) > 1:
+            data[OTHER_LOGINS] = [
+                {key: value for key, value in login.items() if key != OTHER_LOGINS} for login in logins[1:]
+            ]
+        write_auth(path, data)
+
+
+def add_login(path: Path, login: dict[str, Any], *, newest: bool = True) -> None:
+    """Store ``login``, replacing any stored login of the same account: as the
+    newest one, or (``newest=False``) where the replaced one stood."""
+    key = login_key(login["token"])
+    with _lock:
+        logins = read_logins(path)
+        position = next((i for i, old in enumerate(logins) if login_key(old["token"]) == key), None)
+        if position is not None:
+            del logins[position]
+        logins.insert(0 if newest or position is None else position, dict(login))
+        write_logins(path, logins)
+
+
+def remove_login(path: Path, token: str) -> bool:
+    """Forget the login holding ``token``; whether there was one."""
+    with _lock:
+        logins = read_logins(path)
+        kept = [login for login in logins if login["token"] != token]
+        if len(kept) == len(logins):
+            return False
+        write_logins(path, kept)
+        return True

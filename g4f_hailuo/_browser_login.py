@@ -1,26 +1,77 @@
 """Log in through a real browser (the ``browser`` extra: nodriver).
 
-Opens the site, waits until the user has logged in (``localStorage._token``),
-then reads the device identity the site stored and the browser's user agent.
+Opens the site in Chrome/Chromium with a fresh, temporary profile, waits until
+the user has logged in (``localStorage._token``), then reads the device
+identity the site stored (``USER_HARD_WARE_INFO``, ``UNIQUE_USER_ID``) and the
+browser's user agent, closes the browser and deletes the profile.
+
+nodriver is used directly rather than through g4f's helpers: g4f >= 8.8 drives
+its own CDP client, which shares one browser per profile and places headful
+windows off-screen, while a login needs a visible window of its own. g4f's
+browser setting (``G4F_BROWSER_EXECUTABLE_PATH``) is honoured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
+import json
+import os
 import shutil
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from g4f.errors import MissingAuthError, MissingRequirementsError
 
-__all__ = ["BrowserLogin", "browser_login", "browser_login_available", "find_browser"]
+__all__ = [
+    "DEFAULT_LOGIN_TIMEOUT",
+    "BrowserLogin",
+    "browser_login",
+    "browser_login_available",
+    "find_browser",
+    "storage_value",
+]
 
+DEFAULT_LOGIN_TIMEOUT = 300.0  # seconds; what g4f's GUI allows its Login button
+_POLL_SECONDS = 0.25
+_EVALUATE_SECONDS = 5.0
+_STOP_SECONDS = 10.0
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "msedge")
+_STANDARD_PATHS = (
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+    *(
+        os.path.join(os.environ.get(root, ""), *parts)
+        for root in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")
+        if os.environ.get(root)
+        for parts in (
+            ("Google", "Chrome", "Application", "chrome.exe"),
+            ("Microsoft", "Edge", "Application", "msedge.exe"),
+        )
+    ),
+)
+# Quiet, short-lived browser: no sync, updates or background traffic.
+_BROWSER_ARGS = (
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 _READ_STORAGE = (
     "JSON.stringify({token: localStorage.getItem('_token'),"
     " device: localStorage.getItem('USER_HARD_WARE_INFO'),"
     " uuid: localStorage.getItem('UNIQUE_USER_ID'), ua: navigator.userAgent})"
+)
+NO_NODRIVER = 'Browser login needs the browser extra: pip install "g4f-hailuo[browser]"'
+NO_BROWSER = (
+    "Browser login needs Chrome or Chromium, and none was found: install one"
+    " (e.g. apt-get install chromium), or set G4F_BROWSER_EXECUTABLE_PATH to its executable"
 )
 
 
@@ -31,70 +82,163 @@ class BrowserLogin:
     uuid: str | None
     user_agent: str | None
 
-    def __repr__(self) -> str:
-        return f"BrowserLogin(device_id={self.device_id!r})"
+    def __repr__(self) -> str:  # never show the token
+        return f"BrowserLogin(device_id={self.device_id!r}, uuid={self.uuid!r})"
+
+
+def _executable(path: str | None) -> str | None:
+    return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
 def find_browser() -> str | None:
+    """g4f's configured browser (``G4F_BROWSER_EXECUTABLE_PATH``), else the
+    first Chrome/Chromium/Edge on PATH or in its standard place."""
+    configured = os.environ.get("G4F_BROWSER_EXECUTABLE_PATH")
+    if not configured:
+        with contextlib.suppress(ImportError, AttributeError):
+            from g4f.cookies import BrowserConfig
+
+            configured = BrowserConfig.executable_path
+    found = _executable(configured)
+    if found:
+        return found
     for name in _BROWSERS:
         path = shutil.which(name)
         if path:
             return path
-    return None
+    return next((path for path in _STANDARD_PATHS if _executable(path)), None)
 
 
 def browser_login_available() -> bool:
+    """Whether a browser login can run here: the extra, a browser, and not
+    switched off (``HAILUOAI_BROWSER_LOGIN=0``, e.g. on a headless server)."""
+    if os.environ.get("HAILUOAI_BROWSER_LOGIN", "").strip().lower() in ("0", "false", "off", "no"):
+        return False
     return importlib.util.find_spec("nodriver") is not None and find_browser() is not None
 
 
 async def browser_login(
-    url: str, *, proxy: str | None = None, timeout: float = 300.0, headless: bool = False
+    url: str,
+    *,
+    proxy: str | None = None,
+    timeout: float = DEFAULT_LOGIN_TIMEOUT,
+    headless: bool = False,
 ) -> BrowserLogin:
-    """Wait (at most ``timeout`` seconds) for a login in a browser window."""
+    """Open ``url`` in a browser window and wait, at most ``timeout`` seconds
+    (starting the browser included), for the user to log in."""
     if importlib.util.find_spec("nodriver") is None:
-        raise MissingRequirementsError(
-            'Browser login needs the browser extra: pip install "g4f-hailuo[browser]"'
-        )
+        raise MissingRequirementsError(NO_NODRIVER)
     executable = find_browser()
     if executable is None:
-        raise MissingRequirementsError("Browser login needs Chrome or Chromium; none was found on PATH")
+        raise MissingRequirementsError(NO_BROWSER)
     import nodriver
 
-    args = ["--no-first-run", "--disable-background-networking"]
+    deadline = time.monotonic() + timeout
+    args = list(_BROWSER_ARGS)
+    if headless:
+        args.append("--disable-gpu")
     if proxy:
         args.append(f"--proxy-server={proxy}")
-    browser = await nodriver.start(
-        headless=headless, browser_executable_path=executable, browser_args=args, sandbox=False
-    )
+    profile = tempfile.mkdtemp(prefix="g4f-hailuo-login-")
     try:
-        page = await browser.get(url)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            stored = await page.evaluate(_READ_STORAGE)
-            found = _parse(stored)
-            if found is not None:
-                return found
-            await asyncio.sleep(0.5)
+        try:
+            browser = await nodriver.start(
+                headless=headless,
+                browser_executable_path=executable,
+                browser_args=args,
+                user_data_dir=profile,
+            )
+        except Exception as error:
+            raise MissingRequirementsError(
+                f"Could not start the browser {executable} ({type(error).__name__}): {NO_BROWSER}"
+            ) from None
+        try:
+            return await _wait_for_login(browser, url, timeout, deadline)
+        finally:
+            await _stop(browser)
     finally:
-        browser.stop()
-    raise MissingAuthError(f"No Hailuo login within {timeout:g} s in the browser window")
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+async def _wait_for_login(browser: Any, url: str, timeout: float, deadline: float) -> BrowserLogin:
+    page = await browser.get(url)
+    while True:
+        if _exited(browser):
+            raise MissingAuthError("The browser was closed before the Hailuo login finished")
+        try:
+            stored = await asyncio.wait_for(page.evaluate(_READ_STORAGE), _EVALUATE_SECONDS)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a page being replaced (navigation) cannot answer for a moment
+            stored = None
+        found = _parse(stored)
+        if found is not None:
+            return found
+        if time.monotonic() >= deadline:
+            raise MissingAuthError(
+                f"No Hailuo login within {timeout:g} s in the browser window"
+                " (log in on the site's page, or allow more time with login_timeout / HAILUOAI_LOGIN_TIMEOUT)"
+            )
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+def _exited(browser: Any) -> bool:
+    process = getattr(browser, "_process", None)
+    return process is not None and process.returncode is not None
+
+
+async def _stop(browser: Any) -> None:
+    """Close the browser and wait for its process, so that its profile can go."""
+    process = getattr(browser, "_process", None)
+    # Every tab is a websocket connection with a listener task, and so is the browser.
+    for connection in [*getattr(browser, "targets", ()), browser]:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.aclose(), _STOP_SECONDS)
+    with contextlib.suppress(Exception):
+        if process is not None and process.returncode is None:
+            process.terminate()
+    if process is not None:
+        try:
+            await asyncio.wait_for(process.wait(), _STOP_SECONDS)
+        except (asyncio.TimeoutError, ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(process.wait(), _STOP_SECONDS)
+    # nodriver would try to stop it again at exit
+    util = sys.modules.get("nodriver.core.util")
+    with contextlib.suppress(Exception):
+        util.get_registered_instances().discard(browser)  # type: ignore[union-attr]
+
+
+def storage_value(value: Any) -> str | None:
+    """A localStorage value as text (the site stores some JSON-quoted); ``None`` when empty."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            loaded = json.loads(text)
+        except ValueError:
+            loaded = text[1:-1]
+        text = loaded.strip() if isinstance(loaded, str) else text
+    return text or None
 
 
 def _parse(stored: object) -> BrowserLogin | None:
-    import json
-
     try:
         values = json.loads(stored) if isinstance(stored, str) else None
     except ValueError:
         return None
-    if not isinstance(values, dict) or not values.get("token"):
+    if not isinstance(values, dict):
         return None
-    token = str(values["token"]).strip('"')
-    device = str(values.get("device") or "").strip('"')
-    client_uuid = str(values.get("uuid") or "").strip('"')
+    token = storage_value(values.get("token"))
+    if not token or token in ("null", "undefined"):
+        return None
+    device = storage_value(values.get("device"))
     return BrowserLogin(
         token=token,
-        device_id=device if device.isdigit() else None,
-        uuid=client_uuid or None,
-        user_agent=values.get("ua") if isinstance(values.get("ua"), str) else None,
+        device_id=device if device and device.isdigit() else None,
+        uuid=storage_value(values.get("uuid")),
+        user_agent=values.get("ua") if isinstance(values.get("ua"), str) and values.get("ua") else None,
     )

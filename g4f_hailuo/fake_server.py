@@ -7,7 +7,13 @@ frame by frame. It imports only the standard library, aiohttp and ``g4f_hailuo._
 Routes (every ``/v1/api/*`` and ``/v4/api/*`` one needs a token this server issued, then a valid
 signature; failures answer HTTP 401 code 1004, then HTTP 400 code 2):
 
-- ``GET /``: a tiny HTML home page (no token needed).
+- ``GET /``: a tiny HTML home page (no token needed). With ``login_as`` set it stands in for
+  a user: a visitor without ``localStorage._token`` is sent to ``/login?as=<login_as>``.
+- ``GET /login``: a login form (a name field). With ``?as=NAME`` the page fills in NAME and
+  submits the form itself after ``login_delay`` seconds.
+- ``POST /login`` (form field ``name``): issues a token (``logins`` records it) and answers a
+  page that stores ``localStorage._token``, ``USER_HARD_WARE_INFO`` (the device id) and
+  ``UNIQUE_USER_ID`` (a new client UUID), as the real site does, then goes back to ``/``.
 - ``GET /v1/api/user/info``: ``data.userInfo`` of the token's user.
 - ``POST /v1/api/user/device/register`` ``{"uuid": ...}``: ``data.deviceIDStr`` (stable per
   token and uuid) and ``data.userID``.
@@ -54,6 +60,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,6 +117,7 @@ class _Account:
     anonymous: bool
     expires_at: float
     revoked: bool = False
+    banned: bool = False
     chats: dict[str, list[str]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
     devices: dict[str, str] = field(default_factory=dict)  # uuid -> registered device id
@@ -153,10 +161,15 @@ class FakeHailuo:
         exclusive_accounts: bool = False,
         check_signature: bool = True,
         secret: str | None = None,
+        login_as: str | None = None,
+        login_delay: float = 0.2,
     ) -> None:
         self.scenario = scenario
         self.exclusive_accounts = exclusive_accounts
         self.check_signature = check_signature
+        self.login_as = login_as  # who "logs in" on the home page by itself (None: nobody)
+        self.login_delay = login_delay
+        self.logins: list[dict[str, str]] = []  # {"token", "uuid", "device_id", "name"} per login-page login
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.active_streams = 0
@@ -216,6 +229,12 @@ class FakeHailuo:
         if token in self._accounts:
             self._accounts[token].revoked = True
 
+    def ban(self, token: str) -> None:
+        """Later chats with ``token`` get the ``banned`` stream (code 22) and ``user/info``
+        answers code 22, as for a banned account."""
+        if token in self._accounts:
+            self._accounts[token].banned = True
+
     def chats(self, token: str) -> dict[str, list[str]]:
         """chatID -> the user messages (``msgContent`` as received) of the token's live chats."""
         account = self._accounts.get(token)
@@ -246,6 +265,8 @@ class FakeHailuo:
         which is what lets a stall notice a client leaving; other runners may not."""
         app = web.Application(middlewares=[self._unmatched], client_max_size=64 * 1024 * 1024)
         app.router.add_get("/", self._endpoint(self._home, signed=False))
+        app.router.add_get("/login", self._endpoint(self._login_page, signed=False))
+        app.router.add_post("/login", self._endpoint(self._login_submit, signed=False))
         app.router.add_get("/v1/api/user/info", self._endpoint(self._user_info))
         app.router.add_post(
             "/v1/api/user/device/register", self._endpoint(self._register_device, needs_device_id=False)
@@ -346,11 +367,33 @@ class FakeHailuo:
         return request.headers.get("yy", "") == expected
 
     async def _home(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        if self.login_as is not None:
+            return _html(_home_with_login(self.login_as, self.login_delay))
         return web.Response(text=sc.HOME_PAGE, content_type="text/html", charset="utf-8")
+
+    async def _login_page(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        return _html(_LOGIN_PAGE.replace("@DELAY@", str(int(self.login_delay * 1000))))
+
+    async def _login_submit(self, request: web.Request, record: RecordedRequest) -> web.Response:
+        name = str((await request.post()).get("name") or "").strip()[:40] or "tester"
+        token = self.issue_token(name=name)
+        account = self._accounts[token]
+        client_uuid = str(uuid.uuid4())
+        device_id = account.device_id or self._new_id(320_000_000_000_000_000)
+        account.devices[client_uuid] = device_id
+        self.logins.append({"token": token, "uuid": client_uuid, "device_id": device_id, "name": name})
+        stored = {"_token": token, "USER_HARD_WARE_INFO": device_id, "UNIQUE_USER_ID": client_uuid}
+        script = "".join(f"localStorage.setItem({_js(k)}, {_js(v)});" for k, v in stored.items())
+        return _html(
+            '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Logged in</title></head>'
+            f"<body>Logged in.<script>{script}location.replace('/');</script></body></html>"
+        )
 
     async def _user_info(
         self, request: web.Request, record: RecordedRequest, account: _Account
     ) -> web.Response:
+        if account.banned:
+            return _json_response({"statusInfo": {"code": 22, "message": "账号已被封禁"}, "data": {}})
         info = {
             "userID": account.user_id,
             "nickName": account.name,
@@ -389,7 +432,7 @@ class FakeHailuo:
             return _json_response(sc.BAD_REQUEST_BODY, 400)
         prompt, chat_id = form["msgContent"], form["chatID"]
         try:
-            spec = sc.resolve_spec(prompt, self.scenario)
+            spec = sc.parse_spec("banned") if account.banned else sc.resolve_spec(prompt, self.scenario)
         except ValueError as exc:
             return _json_response(
                 {"statusInfo": {"code": 9999, "message": f"fake server: {exc}"}, "data": {}}, 400
@@ -522,6 +565,37 @@ def _chat_segment(form: dict[str, str]) -> str:
     return chat_body_segment(
         form.get("characterID", ""), form.get("msgContent", ""), form.get("chatID", ""), form.get("form", "")
     )
+
+
+def _html(text: str) -> web.Response:
+    return web.Response(text=text, content_type="text/html", charset="utf-8")
+
+
+def _js(value: str) -> str:
+    """A JavaScript string literal, safe inside a <script> element."""
+    return json.dumps(value).replace("</", "<\\/")
+
+
+def _home_with_login(name: str, delay: float) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hailuo AI (fake)</title>'
+        '</head><body><div id="root">Hailuo AI - fake server for tests</div><script>'
+        "if (!localStorage.getItem('_token')) setTimeout(function () {"
+        f" location.href = '/login?as=' + encodeURIComponent({_js(name)}); }}, {int(delay * 1000)});"
+        "</script></body></html>"
+    )
+
+
+_LOGIN_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Log in - Hailuo AI (fake)</title>'
+    '</head><body><form id="login" method="post" action="/login">'
+    '<label>Name <input id="name" name="name" autocomplete="off"></label>'
+    '<button id="submit" type="submit">Log in</button></form><script>'
+    "var who = new URLSearchParams(location.search).get('as');"
+    "if (who) setTimeout(function () { document.getElementById('name').value = who;"
+    " document.getElementById('login').requestSubmit(); }, @DELAY@);"
+    "</script></body></html>"
+)
 
 
 def _http_response(reply: sc.HttpReply) -> web.Response:

@@ -1,9 +1,10 @@
 """The ``HailuoAI`` g4f provider: Hailuo AI (MiniMax) web chat.
 
 Thin on purpose: the work is done by small modules: ``_config`` (origin,
-timeouts), ``_identity`` (token, device), ``_request`` + ``_signing`` (the
-signed query), ``_client`` (HTTP), ``_sse`` (event decoding) and ``_stream``
-(events to g4f objects).
+timeouts), ``_identity`` (token, device), ``_token_sources`` (where tokens
+come from), ``_accounts`` (one reply at a time per account), ``_auth_cache`` and
+``_browser_login`` (logins), ``_request`` + ``_signing`` (the signed query),
+``_client`` (HTTP), ``_sse`` (event decoding) and ``_stream`` (events to g4f objects).
 
 Imported while ``g4f.models`` may be half-initialised: import only from
 ``g4f.providers``, ``g4f.errors``, ``g4f.typing`` and ``g4f.debug`` here.
@@ -30,31 +31,28 @@ from g4f.providers.response import AuthResult, RequestLogin
 from g4f.typing import AsyncResult, Messages
 
 from . import _auth_cache
-from ._browser_login import browser_login, browser_login_available
-from ._client import fetch_user_info, open_chat_stream, register_device
-from ._config import Settings, resolve_settings
-from ._conversation import Conversation, continued_chat
+from ._accounts import AccountPool, AccountsGone, exclusive, report
+from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
+from ._client import fetch_user_info, finish_body, open_chat_stream, register_device
+from ._config import Settings, _positive, resolve_settings
+from ._conversation import Conversation, _field, continued_chat
 from ._errors import HOW_TO_LOGIN, scrub
-from ._identity import Identity
+from ._identity import Identity, jwt_claims
+from ._sessions import PooledSession
 from ._sse import SSEDecoder
 from ._stream import ReplyInterpreter
+from ._token_sources import CACHE, NONE, TokenSource, find_tokens, identity_from, split_tokens
 
 __all__ = ["Conversation", "HailuoAI"]
 
-_READ_CHUNK = 64 * 1024
 _IDENTITY_CACHE_SIZE = 256
 
 
-def _explicit_token(api_key: str | None) -> str | None:
-    token = (api_key or os.environ.get("HAILUOAI_API_KEY") or "").strip()
-    return token.removeprefix("Bearer ").strip() or None
-
-
-def _session(settings: Settings) -> aiohttp.ClientSession:
-    timeout = aiohttp.ClientTimeout(
-        total=None, connect=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
-    )
-    return aiohttp.ClientSession(timeout=timeout)
+def _session(
+    settings: Settings, account: str = ""
+) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientSession]:
+    """This event loop's keep-alive session for ``account`` and the proxy (see ``_sessions``)."""
+    return PooledSession(account, settings.proxy)
 
 
 class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
@@ -92,7 +90,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             f"Model {model!r} is not served by {cls.__name__}: use {cls.default_model!r}"
         )
 
-    # -- the auth cache: our own file, 0600, atomic --------------------------
+    # -- the auth cache: our own file, 0600, atomic, one or several logins ----
 
     @classmethod
     def get_cache_file(cls) -> Path:
@@ -100,18 +98,21 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
 
     @classmethod
     def write_cache_file(cls, cache_file: Path, auth_result: AuthResult | None = None) -> None:
-        if auth_result is not None:
-            _auth_cache.write_auth(cache_file, auth_result.get_dict())
+        """Add the login to the cache (newest first), replacing an older login of the same account."""
+        if auth_result is not None and Identity.from_dict(auth_result.get_dict()) is not None:
+            _auth_cache.add_login(cache_file, auth_result.get_dict())
 
     @classmethod
     def get_auth_result(cls) -> AuthResult:
-        data = _auth_cache.read_auth(cls.get_cache_file())
-        if data is None or Identity.from_dict(data) is None:
+        """The newest cached login."""
+        logins = _auth_cache.read_logins(cls.get_cache_file())
+        if not logins or Identity.from_dict(logins[0]) is None:
             raise MissingAuthError(f"Not logged in to Hailuo: {HOW_TO_LOGIN}")
-        return AuthResult(**data)
+        return AuthResult(**logins[0])
 
     @classmethod
     def reset_auth(cls) -> None:
+        """Forget every cached login (g4f calls this after an auth failure)."""
         _auth_cache.delete_auth(cls.get_cache_file())
 
     # -- auth -----------------------------------------------------------------
@@ -120,38 +121,61 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     async def on_auth_async(
         cls, api_key: str | None = None, proxy: str | None = None, **kwargs: Any
     ) -> AsyncIterator:
-        """Yield an ``AuthResult`` for a given token (checked against the site),
-        or log in through a browser; ``RequestLogin`` first when G4F_LOGIN_URL is set."""
+        """g4f's login hook. Given tokens (``api_key`` or HAILUOAI_API_KEY, comma-separated):
+        an ``AuthResult`` for each, checked against the site. Otherwise a browser login
+        (``RequestLogin`` first when G4F_LOGIN_URL is set)."""
         settings = resolve_settings(proxy=proxy, **_settings_kwargs(kwargs))
-        token = _explicit_token(api_key)
-        if token:
-            identity = await cls._establish(Identity.from_token(token), settings)
-            yield AuthResult(**identity.to_dict())
+        tokens = _explicit_tokens(api_key)
+        if tokens:
+            for token in tokens:
+                identity = await cls._establish(Identity.from_token(token), settings)
+                yield AuthResult(**identity.to_dict())
             return
         login_url = os.environ.get("G4F_LOGIN_URL")
         if login_url:
             yield RequestLogin(cls.label, login_url)
         if not browser_login_available():
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
-        found = await browser_login(settings.origin, proxy=settings.proxy)
-        identity = Identity.from_token(found.token, found.user_agent)
-        identity = Identity(
-            identity.token,
-            found.uuid or identity.uuid,
-            found.device_id or identity.device_id,
-            identity.user_agent,
-        )
-        identity = await cls._establish(identity, settings)
+        identity = await cls._browser_identity(settings, kwargs)
         yield AuthResult(**identity.to_dict())
+
+    @classmethod
+    async def login(cls, **kwargs: Any) -> dict[str, Any]:
+        """Log in through a browser window and add the login to the auth cache.
+
+        What g4f's GUI Login button calls (``asyncio.run(HailuoAI.login())``, on the
+        machine running the GUI) and ``g4f-hailuo login``. Options: ``base_url``,
+        ``region``, ``proxy``, ``login_timeout`` (HAILUOAI_LOGIN_TIMEOUT, default
+        300 s), ``headless``. Logging in with another account adds it to the pool.
+        Returns a summary without the token."""
+        settings = resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
+        identity = await cls._browser_identity(settings, kwargs)
+        cache_file = cls.get_cache_file()
+        cls.write_cache_file(cache_file, AuthResult(**identity.to_dict()))
+        AccountPool(settings.origin, [identity]).reinstate(identity)
+        return _login_summary(identity, cache_file)
+
+    @classmethod
+    async def _browser_identity(cls, settings: Settings, kwargs: dict[str, Any]) -> Identity:
+        """A browser login (bounded wait), with the browser's device identity, checked against the site."""
+        found = await browser_login(
+            settings.origin,
+            proxy=settings.proxy,
+            timeout=_seconds_option(
+                "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
+            ),
+            headless=bool(kwargs.get("headless", False)),
+        )
+        identity = identity_from(found.token, found.uuid, found.device_id, found.user_agent)
+        return await cls._establish(identity, settings)
 
     @classmethod
     async def _establish(cls, identity: Identity, settings: Settings) -> Identity:
         """Refuse an expired token, register a device if the token names none,
         and check the token is alive (``user/info``)."""
         if identity.is_expired():
-            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(identity.expires_at or 0))
-            raise MissingAuthError(f"The Hailuo token expired on {when}: log in again ({HOW_TO_LOGIN})")
-        async with _session(settings) as session:
+            raise MissingAuthError(_expired_message(identity))
+        async with _session(settings, identity.account) as session:
             try:
                 if identity.device_id is None:
                     device_id = await register_device(session, settings, identity)
@@ -162,21 +186,128 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         return identity
 
     @classmethod
-    async def _identity_for(cls, token: str, settings: Settings, kwargs: dict[str, Any]) -> Identity:
-        key = (Identity.from_token(token).account, settings.origin)
-        identity = cls._identities.get(key)
-        if identity is None or identity.token != token:
-            async for chunk in cls.on_auth_async(
-                api_key=token, proxy=settings.proxy, **_settings_back(settings), **kwargs
-            ):
-                if isinstance(chunk, AuthResult):
-                    identity = Identity.from_dict(chunk.get_dict())
-            if identity is None:  # pragma: no cover - on_auth_async yields one or raises
-                raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
-            cls._identities[key] = identity
+    async def _identity_for(cls, identity: Identity, settings: Settings) -> Identity:
+        """A token that was given (not logged in here), checked once per process."""
+        key = (identity.account, settings.origin)
+        checked = cls._identities.get(key)
+        if checked is None:
+            checked = await cls._establish(identity, settings)
+            cls._identities[key] = checked
             while len(cls._identities) > _IDENTITY_CACHE_SIZE:
                 cls._identities.popitem(last=False)
+        return checked
+
+    @classmethod
+    async def _ready(cls, identity: Identity, source: TokenSource, settings: Settings) -> Identity:
+        """The account, ready to chat: a given token checked once per process; a
+        cached login trusted as stored, after registering a device if it has none."""
+        if source.kind != CACHE:
+            return await cls._identity_for(identity, settings)
+        if identity.device_id is None:  # e.g. a token stored by hand
+            identity = await cls._establish(identity, settings)
+            _auth_cache.add_login(cls.get_cache_file(), identity.to_dict(), newest=False)
         return identity
+
+    @classmethod
+    def _pool(cls, source: TokenSource, settings: Settings) -> AccountPool:
+        """The pool of ``source``'s accounts: an expired one is retired before any
+        request; one that expires within a day is reported once."""
+        pool = AccountPool(settings.origin, source.identities)
+        now = time.time()
+        for identity in pool.live():
+            expires_at = identity.expires_at
+            if expires_at is None:
+                continue
+            if expires_at <= now:
+                cls._retire(pool, source, identity, _expired_message(identity))
+            elif expires_at - now < NEAR_EXPIRY_SECONDS and identity.account not in _warned_expiry:
+                _warned_expiry.add(identity.account)
+                report(
+                    f"HailuoAI: the token of account {identity.account} expires on {_utc(expires_at)}"
+                    f" (in {(expires_at - now) / 3600:.0f} h): log in again soon ({HOW_TO_LOGIN})"
+                )
+        return pool
+
+    @classmethod
+    def _retire(cls, pool: AccountPool, source: TokenSource, identity: Identity, reason: str) -> None:
+        """An account the site refused (expired, HTTP 401, banned) leaves the pool;
+        a cached login also leaves the cache."""
+        reason = scrub(reason, identity.token)
+        cls._identities.pop((identity.account, pool.origin), None)
+        if source.kind == CACHE and _auth_cache.remove_login(cls.get_cache_file(), identity.token):
+            debug.log(f"HailuoAI: removed the refused login of account {identity.account} from the cache")
+        if pool.retire(identity, reason) and len(pool) > 1:
+            report(
+                f"HailuoAI: account {identity.account} ({source.describe()}) left the pool: {reason}"
+                f" [{len(pool.live())} of {len(pool)} accounts still serving]"
+            )
+
+    @classmethod
+    async def _log_in(cls, settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        """One browser login for every request that needs one at the same time;
+        the login is cached. Yields what ``on_auth_async`` yields besides the login."""
+        wait = _seconds_option(
+            "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
+        )
+        async with exclusive(f"login {settings.origin}", wait + 30) as my_turn:
+            if not my_turn:
+                raise MissingAuthError(
+                    f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}"
+                )
+            found = find_tokens(None, settings.origin)
+            if not found.explicit and AccountPool(settings.origin, found.identities).live():
+                return  # another request logged in meanwhile
+            auth_result: AuthResult | None = None
+            async for chunk in cls.on_auth_async(proxy=settings.proxy, **_settings_back(settings), **kwargs):
+                if isinstance(chunk, AuthResult):
+                    auth_result = chunk
+                else:
+                    yield chunk
+            identity = Identity.from_dict(auth_result.get_dict()) if auth_result is not None else None
+            if identity is None:  # pragma: no cover - on_auth_async yields one or raises
+                raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
+            cls.write_cache_file(cls.get_cache_file(), auth_result)
+            AccountPool(settings.origin, [identity]).reinstate(identity)
+
+    @classmethod
+    async def _reply(
+        cls,
+        model: str,
+        messages: Messages,
+        identity: Identity,
+        source: TokenSource,
+        settings: Settings,
+        kwargs: dict[str, Any],
+    ) -> AsyncIterator[Any]:
+        """One reply on one account. Title and conversation are held back until
+        the first text, so that a refusal (``_Refused``) can still move the
+        reply to another account without the caller seeing the first attempt."""
+        try:
+            identity = await cls._ready(identity, source, settings)
+        except MissingAuthError as error:
+            raise _Refused(identity, error) from None
+        held: list[Any] = []
+        started = False
+        try:
+            async for chunk in cls.create_authed(
+                model, messages, auth_result=AuthResult(**identity.to_dict()), settings=settings, **kwargs
+            ):
+                if started:
+                    yield chunk
+                elif isinstance(chunk, str) and chunk:
+                    started = True
+                    for early in held:
+                        yield early
+                    held.clear()
+                    yield chunk
+                else:
+                    held.append(chunk)
+        except MissingAuthError as error:
+            if started:
+                raise
+            raise _Refused(identity, error) from None
+        for chunk in held:
+            yield chunk
 
     # -- the chat ---------------------------------------------------------------
 
@@ -184,61 +315,45 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     async def create_async_generator(
         cls, model: str, messages: Messages, api_key: str | None = None, **kwargs: Any
     ) -> AsyncResult:
-        """Pick the account, then chat: a token given explicitly (``api_key`` or
-        HAILUOAI_API_KEY) is used as is and never written to disk; otherwise the
-        cached login, with one fresh login when the site rejects it."""
+        """Pick an account, then chat.
+
+        The accounts come from the first source that has any (``_token_sources``):
+        ``api_key``, HAILUOAI_API_KEY, ``.env`` (used as given, never written to
+        disk), the cached browser login(s), ``.har``/export files. Each account
+        serves one reply at a time (``_accounts``); a conversation stays on the
+        account that made it. An account the site refuses (HTTP 401, code 22)
+        leaves the pool and the reply moves to another one; with no account left
+        (and none given explicitly), one browser login is tried, never more."""
         model = cls.get_model(model)
         settings = resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
-        token = _explicit_token(api_key)
-        if token:
-            identity = await cls._identity_for(token, settings, kwargs)
-            async for chunk in cls.create_authed(
-                model, messages, auth_result=AuthResult(**identity.to_dict()), settings=settings, **kwargs
-            ):
-                yield chunk
-            return
-        cache_file = cls.get_cache_file()
-        auth_result: AuthResult | None = None
-        with contextlib.suppress(MissingAuthError):
-            auth_result = cls.get_auth_result()
-        if auth_result is not None:
-            cached = Identity.from_dict(auth_result.get_dict())
-            if cached is not None and cached.device_id is None:  # e.g. a token stored by hand
-                try:
-                    cached = await cls._establish(cached, settings)
-                except MissingAuthError:
-                    cls.reset_auth()
-                    auth_result = None
-                else:
-                    auth_result = AuthResult(**cached.to_dict())
-                    cls.write_cache_file(cache_file, auth_result)
-        if auth_result is not None:
-            yielded = False
-            try:
-                async for chunk in cls.create_authed(
-                    model, messages, auth_result=auth_result, settings=settings, **kwargs
-                ):
-                    yielded = True
+        queue_timeout = _seconds_option(
+            "queue_timeout", kwargs.pop("queue_timeout", None), QUEUE_TIMEOUT_ENV, DEFAULT_QUEUE_TIMEOUT
+        )
+        prefer = _conversation_account(kwargs.get("conversation"))
+        logged_in = False
+        refused: MissingAuthError | None = None
+        while True:
+            source = find_tokens(api_key, settings.origin)
+            pool = cls._pool(source, settings)
+            if not pool.live():
+                if source.explicit or logged_in or (source.kind != NONE and not browser_login_available()):
+                    raise refused or _unusable(pool, source)
+                where = f" in {source.describe()}" if source.kind != NONE else ""
+                debug.log(f"HailuoAI: no usable account{where}; logging in through the browser")
+                logged_in = True
+                async for chunk in cls._log_in(settings, kwargs):
                     yield chunk
+                continue
+            try:
+                async with pool.lease(prefer, queue_timeout) as identity:
+                    async for chunk in cls._reply(model, messages, identity, source, settings, kwargs):
+                        yield chunk
                 return
-            except MissingAuthError:
-                if yielded:
-                    raise
-                debug.log("HailuoAI: the cached login was rejected; logging in again")
-                cls.reset_auth()
-        auth_result = None
-        async for chunk in cls.on_auth_async(proxy=settings.proxy, **_settings_back(settings), **kwargs):
-            if isinstance(chunk, AuthResult):
-                auth_result = chunk
-            else:
-                yield chunk
-        if auth_result is None:  # pragma: no cover - on_auth_async yields one or raises
-            raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
-        cls.write_cache_file(cache_file, auth_result)
-        async for chunk in cls.create_authed(
-            model, messages, auth_result=auth_result, settings=settings, **kwargs
-        ):
-            yield chunk
+            except _Refused as error:
+                refused = error.error
+                cls._retire(pool, source, error.identity, str(error.error))
+            except AccountsGone:
+                continue
 
     @classmethod
     async def create_authed(
@@ -280,15 +395,17 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         )
         try:
             async with (
-                _session(settings) as session,
+                _session(settings, identity.account) as session,
                 open_chat_stream(
                     session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
                 ) as response,
             ):
+                # The hot loop: keep it linear in the bytes and free of per-chunk extras.
                 decoder = SSEDecoder()
-                async for data in response.content.iter_chunked(_READ_CHUNK):
-                    for event in decoder.feed(data):
-                        for chunk in interpreter.on_event(event):
+                feed, on_event = decoder.feed, interpreter.on_event
+                async for data in response.content.iter_any():
+                    for event in feed(data):
+                        for chunk in on_event(event):
                             yield chunk
                         if interpreter.ended:
                             break
@@ -296,10 +413,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                         break
                 else:
                     for event in decoder.close():
-                        for chunk in interpreter.on_event(event):
+                        for chunk in on_event(event):
                             yield chunk
-            for chunk in interpreter.finish():
-                yield chunk
+                for chunk in interpreter.finish():
+                    yield chunk
+                if interpreter.ended:  # after the last chunk: read the body's end, to reuse the connection
+                    await finish_body(response)
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
             raise _transport_error(settings, error, interpreter.text_length) from error
         except G4FError as error:
@@ -339,4 +458,73 @@ def _settings_back(settings: Settings) -> dict[str, Any]:
         "timeout": settings.connect_timeout,
         "stream_timeout": settings.read_timeout,
         "retries": settings.retries,
+    }
+
+
+# -- accounts: options, messages ------------------------------------------------------
+
+QUEUE_TIMEOUT_ENV = "HAILUOAI_QUEUE_TIMEOUT"
+DEFAULT_QUEUE_TIMEOUT = 60.0
+LOGIN_TIMEOUT_ENV = "HAILUOAI_LOGIN_TIMEOUT"
+NEAR_EXPIRY_SECONDS = 86400.0
+_warned_expiry: set[str] = set()  # accounts already warned about their coming expiry
+
+
+class _Refused(Exception):
+    """The site refused an account before any text of the reply (internal)."""
+
+    def __init__(self, identity: Identity, error: MissingAuthError) -> None:
+        super().__init__(identity.account)
+        self.identity = identity
+        self.error = error
+
+
+def _explicit_tokens(api_key: Any) -> list[str]:
+    """The tokens given with ``api_key``, else with HAILUOAI_API_KEY (comma-separated)."""
+    return split_tokens(api_key) or split_tokens(os.environ.get("HAILUOAI_API_KEY"))
+
+
+def _seconds_option(name: str, value: object, env: str, default: float) -> float:
+    return _positive(name, value if value not in (None, "") else os.environ.get(env), default)
+
+
+def _utc(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def _expired_message(identity: Identity) -> str:
+    return f"The Hailuo token expired on {_utc(identity.expires_at or 0)}: log in again ({HOW_TO_LOGIN})"
+
+
+def _unusable(pool: AccountPool, source: TokenSource) -> MissingAuthError:
+    """Why no account of ``source`` can serve (each was retired, with its reason)."""
+    reasons = pool.retired_reasons()
+    if len(reasons) == 1:
+        return MissingAuthError(reasons[0][1])
+    if reasons:
+        return MissingAuthError(
+            f"None of the {len(reasons)} Hailuo accounts from {source.describe()} can be used: "
+            + "; ".join(f"{account}: {reason}" for account, reason in reasons)
+        )
+    return MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
+
+
+def _conversation_account(conversation: Any) -> str | None:
+    """The account fingerprint a conversation of ours names, if any."""
+    value = _field(conversation, "token")
+    return value if isinstance(value, str) and value.startswith("sha256:") else None
+
+
+def _login_summary(identity: Identity, cache_file: Path) -> dict[str, Any]:
+    """What a login produced, fit to print: never the token."""
+    user = jwt_claims(identity.token).get("user")
+    name = user.get("name") if isinstance(user, dict) else None
+    expires_at = identity.expires_at
+    return {
+        "account": identity.account,
+        "name": name if isinstance(name, str) else None,
+        "expires": _utc(expires_at) if expires_at else None,
+        "device_id": identity.device_id,
+        "cache_file": str(cache_file),
+        "logins": len(_auth_cache.read_logins(cache_file)),
     }

@@ -168,3 +168,90 @@ def test_relogin_that_is_also_rejected_fails_without_looping(fake, token, monkey
     with pytest.raises(MissingAuthError) as raised:
         g4f.ChatCompletion.create(model="", messages=[user("x")], provider="HailuoAI", base_url=fake.url)
     assert len(calls) == 1 and token not in str(raised.value)
+
+
+def test_a_cached_login_refused_mid_life_is_replaced_by_one_browser_login(fake, fake_browser):
+    token = fake.issue_token()
+    HailuoAI.write_cache_file(
+        HailuoAI.get_cache_file(), AuthResult(token=token, uuid="u-1", device_id="310000000000000099")
+    )
+    assert g4f.ChatCompletion.create(model="", messages=[user("one")], provider="HailuoAI", base_url=fake.url)
+    fake.revoke(token)  # the site stops accepting it while the cache still holds it
+    answer = g4f.ChatCompletion.create(
+        model="", messages=[user("two")], provider="HailuoAI", base_url=fake.url
+    )
+    assert answer == fake.reply_for("two", 1)
+    assert len(fake_browser) == 1
+    assert [r.headers["token"] for r in fake.chat_requests()] == [token, token, fake_browser[0]]
+    assert [login["token"] for login in _auth_cache.read_logins(HailuoAI.get_cache_file())] == fake_browser
+
+
+def test_an_expired_cached_login_is_replaced_without_sending_it(fake, fake_browser):
+    expired = fake.issue_token(expires_in=-60)
+    cache_login(expired)
+    answer = g4f.ChatCompletion.create(
+        model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url
+    )
+    assert answer == fake.reply_for("hi", 1)
+    assert len(fake_browser) == 1
+    assert expired not in [r.headers.get("token") for r in fake.requests]
+
+
+def test_an_explicit_token_refused_never_opens_the_browser(fake, token, fake_browser):
+    fake.revoke(token)
+    with pytest.raises(MissingAuthError, match="401"):
+        g4f.ChatCompletion.create(
+            model="", messages=[user("hi")], provider="HailuoAI", api_key=token, base_url=fake.url
+        )
+    assert not fake_browser
+
+
+def test_concurrent_requests_without_a_login_share_one_browser_login(fake, monkeypatch):
+    import asyncio
+
+    logins: list[str] = []
+
+    async def slow_login(url, **kwargs):
+        await asyncio.sleep(0.3)  # the user takes a moment
+        logins.append(fake.issue_token())
+        return BrowserLogin(token=logins[-1], device_id=None, uuid=None, user_agent=None)
+
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login", slow_login)
+
+    async def ask(n: int) -> str:
+        chunks = [
+            c
+            async for c in HailuoAI.create_async_generator("", [user(f"q{n}")], base_url=fake.url)
+            if isinstance(c, str)
+        ]
+        return "".join(chunks)
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(ask(n) for n in range(4)))
+
+    assert asyncio.run(main()) == [fake.reply_for(f"q{n}", 1) for n in range(4)]
+    assert len(logins) == 1
+
+
+def test_login_for_the_gui_button_adds_accounts_and_returns_no_token(fake, fake_browser):
+    import asyncio
+
+    first = asyncio.run(HailuoAI.login(base_url=fake.url))
+    second = asyncio.run(HailuoAI.login(base_url=fake.url))
+    assert inspect.iscoroutinefunction(HailuoAI.login)
+    assert (first["logins"], second["logins"]) == (1, 2)
+    assert not any(token in repr(first) + repr(second) for token in fake_browser)
+    stored = [login["token"] for login in _auth_cache.read_logins(HailuoAI.get_cache_file())]
+    assert stored == fake_browser[::-1]  # newest first, both kept: a pool of two
+
+
+def test_browser_login_can_be_switched_off(monkeypatch):
+    from g4f_hailuo import _browser_login
+
+    monkeypatch.setattr(_browser_login, "find_browser", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(_browser_login.importlib.util, "find_spec", lambda name: object())
+    assert _browser_login.browser_login_available()
+    for off in ("0", "false", "off", "no"):
+        monkeypatch.setenv("HAILUOAI_BROWSER_LOGIN", off)
+        assert not _browser_login.browser_login_available()

@@ -1,0 +1,353 @@
+"""Where the Hailuo tokens come from. The first source that has one wins:
+
+1. ``api_key`` (g4f's ``Client``, ``g4f api``'s Bearer key and the GUI's key box
+   pass it): one token, or several separated by commas;
+2. the ``HAILUOAI_API_KEY`` environment variable (same syntax);
+3. ``HAILUOAI_API_KEY=`` in the ``.env`` file of g4f's cookies dir. ``g4f api``
+   and ``g4f gui`` load that file into the environment themselves (when
+   python-dotenv is installed); it is read here too, so that a plain script
+   sees the same token. Only this one variable is read from it;
+4. the cached browser login(s) (``auth_g4f_hailuo.json``, see ``_auth_cache``);
+5. ``*.har`` files and localStorage / cookie exports (``*.json``) in the cookies
+   dir (its top level): the newest ``token`` header of a Hailuo request, or the
+   ``_token`` entry of a Hailuo localStorage / cookie export.
+
+Several tokens form a pool (see ``_accounts``). Sources 1-3 are *explicit*:
+used as given, never written to disk, never replaced by a browser login.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from g4f import debug
+
+from . import _auth_cache
+from ._browser_login import storage_value
+from ._identity import Identity
+
+__all__ = [
+    "CACHE",
+    "DOTENV",
+    "ENV",
+    "EXPLICIT",
+    "FILES",
+    "KEYWORD",
+    "NONE",
+    "TokenSource",
+    "dotenv_value",
+    "find_tokens",
+    "identity_from",
+    "split_tokens",
+    "tokens_in_files",
+]
+
+ENV_NAME = "HAILUOAI_API_KEY"
+KEYWORD = "api_key"
+ENV = ENV_NAME
+DOTENV = ".env"
+CACHE = "login cache"
+FILES = "files"
+NONE = ""
+EXPLICIT = frozenset({KEYWORD, ENV, DOTENV})
+
+HAILUO_HOSTS = ("hailuo.ai", "hailuoai.com")
+TOKEN_KEY = "_token"
+DEVICE_KEY = "USER_HARD_WARE_INFO"
+UUID_KEY = "UNIQUE_USER_ID"
+_MAX_HAR_BYTES = 128 * 1024 * 1024  # bigger ones (recorded response bodies) are skipped
+_MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """The accounts found, and which source they came from (``kind``)."""
+
+    kind: str
+    identities: tuple[Identity, ...] = ()
+    files: tuple[str, ...] = ()  # for FILES: the names of the files they came from
+
+    def __repr__(self) -> str:
+        return f"TokenSource(kind={self.kind!r}, accounts={len(self.identities)}, files={self.files!r})"
+
+    @property
+    def explicit(self) -> bool:
+        return self.kind in EXPLICIT
+
+    def describe(self) -> str:
+        if self.kind == FILES:
+            return "the file(s) " + ", ".join(self.files)
+        return {KEYWORD: "api_key", CACHE: "the cached login(s)"}.get(self.kind, self.kind)
+
+
+def split_tokens(value: Any) -> list[str]:
+    """Tokens from ``"t1, t2"`` (a ``Bearer`` prefix is dropped), without duplicates."""
+    if isinstance(value, dict):  # g4f may pass {provider name: key}
+        value = value.get("HailuoAI")
+    if not isinstance(value, str):
+        return []
+    tokens: list[str] = []
+    for part in value.split(","):
+        part = part.strip()
+        if part[:7].lower() == "bearer ":
+            part = part[7:].strip()
+        if part and part not in tokens:
+            tokens.append(part)
+    return tokens
+
+
+def dotenv_value(path: Path, name: str) -> str | None:
+    """``name``'s value in a dotenv file (``KEY=value``, ``export``, quotes,
+    ``#`` comments; the last assignment wins), ``None`` when absent."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found: str | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        if not sep or key.strip() != name:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] in "\"'" and value[0] in value[1:]:
+            value = value[1 : value.index(value[0], 1)]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        found = value
+    return found or None
+
+
+def _cookies_dir() -> Path:
+    from g4f.cookies import get_cookies_dir
+
+    return Path(get_cookies_dir())
+
+
+def identity_from(
+    token: str, uuid: str | None = None, device_id: str | None = None, user_agent: Any = None
+) -> Identity:
+    """The identity of ``token`` with what a browser stored beside it (each part optional)."""
+    base = Identity.from_token(token, user_agent if isinstance(user_agent, str) and user_agent else None)
+    return Identity(
+        base.token,
+        uuid or base.uuid,
+        device_id if device_id and device_id.isdigit() else base.device_id,
+        base.user_agent,
+    )
+
+
+def find_tokens(api_key: Any, origin: str, *, cookies_dir: Path | None = None) -> TokenSource:
+    """The accounts of the first source (in the order above) that has any."""
+    for kind, value in ((KEYWORD, api_key), (ENV, os.environ.get(ENV_NAME))):
+        tokens = split_tokens(value)
+        if tokens:
+            return TokenSource(kind, tuple(map(Identity.from_token, tokens)))
+    directory = cookies_dir if cookies_dir is not None else _cookies_dir()
+    tokens = split_tokens(dotenv_value(directory / ".env", ENV_NAME))
+    if tokens:
+        return TokenSource(DOTENV, tuple(map(Identity.from_token, tokens)))
+    logins = _auth_cache.read_logins(directory / _auth_cache.AUTH_FILE_NAME)
+    identities = tuple(identity for identity in map(Identity.from_dict, logins) if identity is not None)
+    if identities:
+        return TokenSource(CACHE, identities)
+    identities, files = tokens_in_files(directory, origin)
+    if identities:
+        return TokenSource(FILES, identities, files)
+    return TokenSource(NONE)
+
+
+# -- .har files and exports ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Found:
+    token: str
+    uuid: str | None
+    device_id: str | None
+    user_agent: str | None
+    when: float  # seconds since the epoch: newer wins
+    file: str
+
+    def __repr__(self) -> str:
+        return f"_Found(file={self.file!r}, when={self.when!r})"
+
+
+# (path, hosts) -> ((mtime_ns, size), what it holds): a .har is parsed again only when it changes.
+_parsed: dict[tuple[Path, tuple[str, ...]], tuple[tuple[int, int], list[_Found]]] = {}
+
+
+def tokens_in_files(directory: Path, origin: str) -> tuple[tuple[Identity, ...], tuple[str, ...]]:
+    """The newest token of each account found in the ``.har`` files and
+    exports at the top of ``directory`` (newest first), and the files used."""
+    hosts = _hosts(origin)
+    found: dict[str, _Found] = {}
+    try:
+        paths = sorted(p for p in directory.iterdir() if p.suffix in (".har", ".json") and p.is_file())
+    except OSError:
+        return (), ()
+    for path in paths:
+        if path.name.startswith("auth_"):  # g4f's login caches (ours included)
+            continue
+        for item in _found_in(path, hosts):
+            key = _auth_cache.login_key(item.token)
+            if key not in found or item.when > found[key].when:
+                found[key] = item
+    newest = sorted(found.values(), key=lambda item: item.when, reverse=True)
+    identities = tuple(identity_from(i.token, i.uuid, i.device_id, i.user_agent) for i in newest)
+    files = tuple(dict.fromkeys(item.file for item in newest))
+    return identities, files
+
+
+def _hosts(origin: str) -> tuple[str, ...]:
+    own = urlsplit(origin).hostname
+    return (*HAILUO_HOSTS, own) if own else HAILUO_HOSTS
+
+
+def _is_hailuo(url_or_host: Any, hosts: Iterable[str]) -> bool:
+    if not isinstance(url_or_host, str) or not url_or_host:
+        return False
+    host = urlsplit(url_or_host).hostname if "//" in url_or_host else url_or_host.lstrip(".").lower()
+    return bool(host) and any(host == h or host.endswith("." + h) for h in hosts)  # type: ignore[union-attr]
+
+
+def _found_in(path: Path, hosts: tuple[str, ...]) -> list[_Found]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return []
+    if stat.st_size > (_MAX_HAR_BYTES if path.suffix == ".har" else _MAX_JSON_BYTES):
+        debug.log(f"HailuoAI: skipped {path.name} ({stat.st_size} bytes): too big to look for a token in")
+        return []
+    signature = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get((path, hosts))
+    if cached is None or cached[0] != signature:
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            data = None
+        found = (
+            _from_har(data, hosts, stat.st_mtime, path.name)
+            if path.suffix == ".har"
+            else _from_export(data, hosts, stat.st_mtime, path.name)
+        )
+        if len(_parsed) >= 256:
+            _parsed.clear()
+        cached = _parsed[(path, hosts)] = (signature, found)
+    return cached[1]
+
+
+def _timestamp(value: Any, default: float) -> float:
+    if not isinstance(value, str) or not value:
+        return default
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def _from_har(data: Any, hosts: tuple[str, ...], mtime: float, name: str) -> list[_Found]:
+    log = data.get("log") if isinstance(data, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    found: list[_Found] = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not isinstance(request, dict) or not _is_hailuo(request.get("url"), hosts):
+            continue
+        headers = {
+            str(h.get("name", "")).lower(): h.get("value")
+            for h in request.get("headers") or []
+            if isinstance(h, dict)
+        }
+        token = headers.get("token")
+        if not isinstance(token, str) or not token.strip():
+            continue
+        query = {key: values[0] for key, values in parse_qs(urlsplit(request["url"]).query).items()}
+        found.append(
+            _Found(
+                token=token.strip(),
+                uuid=query.get("uuid"),
+                device_id=query.get("device_id"),
+                user_agent=headers.get("user-agent"),
+                when=_timestamp(entry.get("startedDateTime"), mtime) + index * 1e-6,
+                file=name,
+            )
+        )
+    return found
+
+
+def _pairs(value: Any) -> dict[str, Any]:
+    """A localStorage dump as a dict: ``{"k": "v"}`` or ``[{"name"|"key": k, "value": v}]``."""
+    if isinstance(value, dict):
+        return value
+    pairs: dict[str, Any] = {}
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict):
+            key = item.get("name", item.get("key"))
+            if isinstance(key, str):
+                pairs[key] = item.get("value")
+    return pairs
+
+
+def _from_storage(storage: dict[str, Any], when: float, name: str) -> list[_Found]:
+    token = storage_value(storage.get(TOKEN_KEY))
+    if token is None:
+        return []
+    uuid, device_id = storage_value(storage.get(UUID_KEY)), storage_value(storage.get(DEVICE_KEY))
+    return [_Found(token, uuid, device_id, None, when, name)]
+
+
+def _from_cookies(cookies: Any, hosts: tuple[str, ...], when: float, name: str) -> list[_Found]:
+    found: list[_Found] = []
+    for cookie in cookies if isinstance(cookies, list) else []:
+        if not isinstance(cookie, dict) or cookie.get("name") not in (TOKEN_KEY, "token"):
+            continue
+        where = cookie.get("domain") or cookie.get("host") or cookie.get("url")
+        token = storage_value(cookie.get("value"))
+        if token and _is_hailuo(where, hosts):
+            found.append(_Found(token, None, None, None, when, name))
+    return found
+
+
+def _from_export(data: Any, hosts: tuple[str, ...], mtime: float, name: str) -> list[_Found]:
+    """Exports understood:
+
+    - a cookie list (g4f's / browser extensions' format) with a ``_token``
+      (or ``token``) cookie of a Hailuo domain;
+    - a Playwright storage state (``{"cookies": [...], "origins": [{"origin",
+      "localStorage": [{"name", "value"}]}]}``), Hailuo origins only;
+    - ``{"origin"|"url": <Hailuo URL>, "localStorage": {...}}``;
+    - a plain ``JSON.stringify(localStorage)`` of the site: ``_token`` beside
+      ``USER_HARD_WARE_INFO`` or ``UNIQUE_USER_ID`` (or a file name with "hailuo").
+    """
+    if isinstance(data, list):
+        return _from_cookies(data, hosts, mtime, name)
+    if not isinstance(data, dict):
+        return []
+    if "origins" in data or "cookies" in data:
+        found = _from_cookies(data.get("cookies"), hosts, mtime, name)
+        for origin in data.get("origins") or []:
+            if isinstance(origin, dict) and _is_hailuo(origin.get("origin"), hosts):
+                found += _from_storage(_pairs(origin.get("localStorage")), mtime, name)
+        return found
+    if "localStorage" in data:
+        where = data.get("origin") or data.get("url")
+        hailuo = _is_hailuo(where, hosts) if where is not None else "hailuo" in name.lower()
+        if not hailuo:
+            return []
+        return _from_storage(_pairs(data["localStorage"]), mtime, name)
+    if TOKEN_KEY in data and (DEVICE_KEY in data or UUID_KEY in data or "hailuo" in name.lower()):
+        return _from_storage(data, mtime, name)
+    return []

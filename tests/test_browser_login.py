@@ -1,0 +1,202 @@
+"""The browser login, for real: headless Chromium driven by nodriver, against the fake site.
+
+The fake server's login page stands in for the user (``FakeHailuo(login_as=...)``): the
+home page sends a visitor without ``localStorage._token`` to ``/login``, which fills in a
+name and submits the form; the answer stores ``_token``, ``USER_HARD_WARE_INFO`` and
+``UNIQUE_USER_ID`` in localStorage, as the site does. No network beyond loopback.
+
+Needs Chromium (``apt-get install -y chromium``) and nodriver (``pip install nodriver``, the
+``browser`` extra). Without them the real-browser tests are skipped, or fail when
+``G4F_HAILUO_E2E=required`` (CI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import importlib.util
+import json
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+
+import g4f
+import pytest
+from g4f.errors import MissingAuthError, MissingRequirementsError
+
+from g4f_hailuo import _browser_login
+from g4f_hailuo._browser_login import browser_login, find_browser
+from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.provider import HailuoAI
+
+LOGIN_TIMEOUT = 30  # seconds: generous for a slow CI machine; a login here takes about 1 s
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def _missing() -> str | None:
+    if importlib.util.find_spec("nodriver") is None:
+        return "nodriver is not installed (pip install nodriver, or the package's browser extra)"
+    if find_browser() is None:
+        return "no Chrome/Chromium found (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture
+def real_browser() -> None:
+    missing = _missing()
+    if missing is None:
+        return
+    if os.environ.get("G4F_HAILUO_E2E") == "required":
+        pytest.fail(f"the browser login test cannot run: {missing}")
+    pytest.skip(f"the browser login test needs a real browser: {missing}")
+
+
+@pytest.fixture
+def site() -> Iterator[FakeHailuo]:
+    """The fake site, with a visitor that logs in as "alice" by itself."""
+    server = run_in_thread(login_as="alice", login_delay=0.1)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def login_profiles() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "g4f-hailuo-login-*")))
+
+
+def test_login_in_chromium_is_cached_and_then_chats_with_that_identity(real_browser, site):
+    profiles = login_profiles()
+    summary = asyncio.run(HailuoAI.login(base_url=site.url, headless=True, login_timeout=LOGIN_TIMEOUT))
+    (login,) = site.logins
+    assert login["name"] == "alice"
+    assert summary["account"].startswith("sha256:") and summary["name"] == "alice"
+    assert login["token"] not in repr(summary)
+
+    cache = HailuoAI.get_cache_file()
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    stored = json.loads(cache.read_text())
+    assert stored["token"] == login["token"]
+    assert (stored["uuid"], stored["device_id"]) == (login["uuid"], login["device_id"])
+    assert "Chrome" in stored["user_agent"]
+    assert login_profiles() == profiles, "the temporary browser profile was left behind"
+
+    answer = g4f.ChatCompletion.create(
+        model="", messages=[user("after the login")], provider="HailuoAI", base_url=site.url
+    )
+    assert answer == site.reply_for("after the login", 1)
+    (sent,) = site.chat_requests()
+    assert sent.headers["token"] == login["token"] and sent.signature_ok
+    assert (sent.query["uuid"], sent.query["device_id"]) == (login["uuid"], login["device_id"])
+    assert sent.headers["User-Agent"] == stored["user_agent"]
+
+
+def test_a_chat_without_any_token_opens_the_browser_once(real_browser, site):
+    answer = g4f.ChatCompletion.create(
+        model="",
+        messages=[user("first chat")],
+        provider="HailuoAI",
+        base_url=site.url,
+        headless=True,
+        login_timeout=LOGIN_TIMEOUT,
+    )
+    assert answer == site.reply_for("first chat", 1)
+    assert len(site.logins) == 1
+    assert json.loads(HailuoAI.get_cache_file().read_text())["token"] == site.logins[0]["token"]
+
+
+def test_nobody_logging_in_ends_after_the_bounded_wait(real_browser, fake):
+    profiles = login_profiles()
+    started = time.monotonic()
+    with pytest.raises(MissingAuthError, match=r"No Hailuo login within 2 s") as raised:
+        asyncio.run(HailuoAI.login(base_url=fake.url, headless=True, login_timeout=2))
+    assert time.monotonic() - started < 2 + 15
+    assert "login_timeout" in str(raised.value)
+    assert not fake.logins and not HailuoAI.get_cache_file().exists()
+    assert login_profiles() == profiles
+
+
+def test_no_browser_found_is_a_clear_error(fake, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("G4F_BROWSER_EXECUTABLE_PATH", raising=False)
+    monkeypatch.setattr(_browser_login, "_STANDARD_PATHS", ())
+    monkeypatch.setattr("g4f.cookies.BrowserConfig.executable_path", None, raising=False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(  # as if nodriver were installed
+        importlib.util,
+        "find_spec",
+        lambda name, *a: object() if name == "nodriver" else real_find_spec(name, *a),
+    )
+    with pytest.raises(MissingRequirementsError, match="Chrome or Chromium") as raised:
+        asyncio.run(HailuoAI.login(base_url=fake.url))
+    assert "G4F_BROWSER_EXECUTABLE_PATH" in str(raised.value)
+
+
+def test_without_nodriver_the_error_names_the_extra(fake, monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nodriver" else real_find_spec(name, *a)
+    )
+    with pytest.raises(MissingRequirementsError, match=r"g4f-hailuo\[browser\]"):
+        asyncio.run(browser_login(fake.url, timeout=1))
+
+
+def test_g4f_browser_setting_is_honoured(tmp_path, monkeypatch):
+    browser = tmp_path / "my-chrome"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    monkeypatch.setenv("G4F_BROWSER_EXECUTABLE_PATH", str(browser))
+    assert find_browser() == str(browser)
+    browser.chmod(0o644)  # not executable: ignored
+    assert find_browser() != str(browser)
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (
+            '{"token":"t.k.n","device":"123456789012345678","uuid":"u-1","ua":"UA"}',
+            ("123456789012345678", "u-1"),
+        ),
+        ('{"token":"\\"t.k.n\\"","device":"\\"123\\"","uuid":"\\"u-2\\"","ua":"UA"}', ("123", "u-2")),
+        ('{"token":"t.k.n","device":"not-digits","uuid":null,"ua":null}', (None, None)),
+    ],
+    ids=["plain", "json-quoted", "partial"],
+)
+def test_storage_values_are_read_plain_or_json_quoted(stored, expected):
+    found = _browser_login._parse(stored)
+    assert found is not None and found.token == "t.k.n"
+    assert (found.device_id, found.uuid) == expected
+    assert "t.k.n" not in repr(found)
+
+
+@pytest.mark.parametrize("stored", [None, "", "null", '{"token":null}', '{"token":"null"}', "[1]", "{bad"])
+def test_no_token_in_storage_means_not_logged_in_yet(stored):
+    assert _browser_login._parse(stored) is None
+
+
+def test_the_fake_sites_login_page_without_a_browser(fake):
+    """The server side of the login, for machines without Chromium."""
+    import urllib.parse
+    import urllib.request
+
+    with urllib.request.urlopen(fake.url + "/login", timeout=5) as response:
+        form = response.read().decode()
+    assert '<form id="login" method="post" action="/login">' in form and 'name="name"' in form
+    data = urllib.parse.urlencode({"name": "bob"}).encode()
+    with urllib.request.urlopen(fake.url + "/login", data=data, timeout=5) as response:
+        page = response.read().decode()
+    (login,) = fake.logins
+    assert login["name"] == "bob" and login["device_id"].isdigit()
+    for key in ("_token", "USER_HARD_WARE_INFO", "UNIQUE_USER_ID"):
+        assert f"localStorage.setItem({json.dumps(key)}" in page
+    assert json.dumps(login["token"]) in page and json.dumps(login["uuid"]) in page
+    assert "location.replace('/')" in page
+    assert g4f.ChatCompletion.create(
+        model="", messages=[user("bob here")], provider="HailuoAI", api_key=login["token"], base_url=fake.url
+    ) == fake.reply_for("bob here", 1)
