@@ -1,15 +1,18 @@
-"""The HTTP calls to Hailuo, over a caller-owned aiohttp session.
+"""The HTTP calls to Hailuo, over a caller-owned (usually pooled) aiohttp session.
 
 Errors come out as g4f errors with short messages; the token is sent only in
-the ``token`` header and never appears in an error text.
+the ``token`` header and never appears in an error text. Timeouts are set per
+request, since a pooled session serves requests with different settings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import random
+import string
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -21,9 +24,20 @@ from ._config import Settings
 from ._errors import describe_body, error_for_code, error_for_status
 from ._identity import Identity
 from ._request import request_headers, signed_target
+from ._sessions import request_timeout
 from ._signing import chat_body_segment, json_body_segment
 
-__all__ = ["CHAT_PATH", "call_json", "fetch_user_info", "open_chat_stream", "register_device"]
+__all__ = [
+    "CHAT_PATH",
+    "ChatStream",
+    "backoff_seconds",
+    "call_json",
+    "chat_body",
+    "fetch_user_info",
+    "finish_body",
+    "open_chat_stream",
+    "register_device",
+]
 
 CHAT_PATH = "/v4/api/chat/msg"
 USER_INFO_PATH = "/v1/api/user/info"
@@ -31,7 +45,19 @@ DEVICE_REGISTER_PATH = "/v1/api/user/device/register"
 _ERROR_BODY_LIMIT = 16 * 1024
 _JSON_BODY_LIMIT = 1024 * 1024
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
-_BACKOFF_SECONDS = 0.5
+BACKOFF_SECONDS = 0.5  # the first retry's delay; doubles for each further retry
+BACKOFF_CAP_SECONDS = 8.0  # no single wait is longer
+# After the end marker, the rest of the body (the chunked terminator) is read so
+# the connection can go back to the pool; a body that goes on is cut instead.
+_DRAIN_BYTES = 64 * 1024
+_DRAIN_SECONDS = 1.0
+
+
+def backoff_seconds(attempt: int) -> float:
+    """The wait before retry ``attempt`` (1-based): exponential, capped, with
+    jitter (75-100 %) so that many clients do not retry in step."""
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2 ** (attempt - 1))
+    return delay * random.uniform(0.75, 1.0)
 
 
 def _url(settings: Settings, path_and_query: str) -> URL:
@@ -39,8 +65,46 @@ def _url(settings: Settings, path_and_query: str) -> URL:
     return URL(settings.origin + path_and_query, encoded=True)
 
 
+async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body up to ``limit`` bytes (``read(n)`` alone may stop at a network chunk)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        part = await response.content.read(limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+async def _send(
+    settings: Settings, what: str, send: Callable[[], Awaitable[aiohttp.ClientResponse]]
+) -> aiohttp.ClientResponse:
+    """``send()``, retried (``settings.retries`` times, with backoff) when no
+    answer came: the connection failed or broke before a status line, or the
+    status is a 5xx. Timeouts are not retried (the caller's bound is the
+    bound); nor is any other status: the caller decides what it means."""
+    attempt = 0
+    while True:
+        try:
+            response = await send()
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
+            if attempt >= settings.retries or isinstance(error, asyncio.TimeoutError):
+                raise _connection_error(settings, error) from error
+            reason = type(error).__name__
+        else:
+            if response.status not in _RETRY_STATUSES or attempt >= settings.retries:
+                return response
+            response.close()
+            reason = f"HTTP {response.status}"
+        attempt += 1
+        debug.log(f"HailuoAI: {what}: {reason}; retry {attempt} of {settings.retries}")
+        await asyncio.sleep(backoff_seconds(attempt))
+
+
 async def _raise_for_response(response: aiohttp.ClientResponse) -> None:
-    body = await response.content.read(_ERROR_BODY_LIMIT)
+    body = await _read_body(response, _ERROR_BODY_LIMIT)
     excerpt, code = describe_body(body, response.headers.get("Content-Type", ""))
     raise error_for_status(response.status, excerpt, code, response.headers.get("Retry-After"))
 
@@ -57,22 +121,28 @@ async def call_json(
 ) -> dict[str, Any]:
     """A signed JSON call; returns ``data`` of a ``statusInfo.code == 0`` reply."""
     body_text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else None
-    path_and_query, yy = signed_target(
-        path, settings.region, identity, json_body_segment(body_text), with_device=with_device
-    )
-    headers = request_headers(settings.origin, identity, yy)
-    if body_text is not None:
-        headers["Content-Type"] = "application/json"
-    async with session.request(
-        method,
-        _url(settings, path_and_query),
-        data=body_text.encode("utf-8") if body_text is not None else None,
-        headers=headers,
-        proxy=settings.proxy,
-    ) as response:
+    segment = json_body_segment(body_text)
+    body_bytes = body_text.encode("utf-8") if body_text is not None else None
+    timeout = request_timeout(settings.connect_timeout, settings.read_timeout)
+
+    def send() -> Awaitable[aiohttp.ClientResponse]:
+        # Signed afresh for every attempt: a new ``unix``.
+        path_and_query, yy = signed_target(path, settings.region, identity, segment, with_device=with_device)
+        headers = request_headers(settings.origin, identity, yy)
+        if body_bytes is not None:
+            headers["Content-Type"] = "application/json"
+        url = _url(settings, path_and_query)
+        return session.request(
+            method, url, data=body_bytes, headers=headers, proxy=settings.proxy, timeout=timeout
+        )
+
+    response = await _send(settings, path, send)
+    try:
         if response.status != 200:
             await _raise_for_response(response)
-        raw = await response.content.read(_JSON_BODY_LIMIT)
+        raw = await _read_body(response, _JSON_BODY_LIMIT)
+    finally:
+        response.release()
     try:
         payload = json.loads(raw)
     except ValueError:
@@ -107,17 +177,32 @@ async def fetch_user_info(
     return info
 
 
-def _chat_form(character_id: str, prompt: str, chat_id: str) -> aiohttp.FormData:
-    form = aiohttp.FormData(default_to_multipart=True)
-    form.add_field("characterID", character_id)
-    form.add_field("msgContent", prompt)
-    form.add_field("chatID", chat_id)
-    form.add_field("searchMode", "0")
-    return form
+_BOUNDARY_ALPHABET = string.ascii_letters + string.digits
 
 
-@asynccontextmanager
-async def open_chat_stream(
+def chat_body(character_id: str, prompt: str, chat_id: str) -> tuple[bytes, str]:
+    """The message as a browser's ``multipart/form-data`` body: ``(body, content type)``.
+
+    Built in one piece, so it goes out in one write (aiohttp's multipart writer
+    makes about 17 small writes per message), and shaped like Chrome's: a
+    ``----WebKitFormBoundary`` boundary and no per-field content type.
+    """
+    fields = (("characterID", character_id), ("msgContent", prompt), ("chatID", chat_id), ("searchMode", "0"))
+    values = [(name, value.encode("utf-8")) for name, value in fields]
+    while True:
+        boundary = "----WebKitFormBoundary" + "".join(random.choices(_BOUNDARY_ALPHABET, k=16))
+        marker = boundary.encode("ascii")
+        if not any(marker in value for _, value in values):
+            break
+    parts = [
+        b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (marker, name.encode(), value)
+        for name, value in values
+    ]
+    parts.append(b"--%s--\r\n" % marker)
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def open_chat_stream(
     session: aiohttp.ClientSession,
     settings: Settings,
     identity: Identity,
@@ -125,53 +210,113 @@ async def open_chat_stream(
     character_id: str,
     prompt: str,
     chat_id: str,
-) -> AsyncIterator[aiohttp.ClientResponse]:
-    """POST the message; yields the 200 event-stream response.
+) -> ChatStream:
+    """``async with open_chat_stream(...) as response``: see :class:`ChatStream`."""
+    return ChatStream(session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id)
 
-    Connection failures and 5xx are retried (``settings.retries`` times, with
-    backoff): the site has not accepted the message then. 4xx never is.
+
+class ChatStream:
+    """POST the message; ``async with`` gives the 200 event-stream response.
+
+    Failing to connect, a connection lost before any answer, and 5xx are
+    retried (``settings.retries`` times, with backoff): the site has not
+    accepted the message then. 4xx never is, and nothing is retried once the
+    200 stream is handed over. On leaving, the connection goes back to the
+    pool if the body was read to its end, and is closed at once otherwise.
+
+    A class rather than an ``@asynccontextmanager``: that would be an async
+    generator of its own, which ``loop.shutdown_asyncgens()`` may close before
+    the provider's generator that is inside it, and leaving it then fails.
     """
-    referer = f"{settings.origin}/?chat={chat_id}" if chat_id != "0" else None
-    segment = chat_body_segment(character_id, prompt, chat_id)
-    attempt = 0
-    while True:
-        path_and_query, yy = signed_target(CHAT_PATH, settings.region, identity, segment)
-        headers = request_headers(settings.origin, identity, yy, referer=referer, stream=True)
-        try:
-            response = await session.post(
-                _url(settings, path_and_query),
-                data=_chat_form(character_id, prompt, chat_id),
-                headers=headers,
-                proxy=settings.proxy,
-            )
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
-            if attempt < settings.retries and not isinstance(error, aiohttp.ServerTimeoutError):
-                attempt += 1
-                debug.log(f"HailuoAI: {type(error).__name__} before the reply; retry {attempt}")
-                await asyncio.sleep(_BACKOFF_SECONDS * 2 ** (attempt - 1))
-                continue
-            raise _connection_error(settings, error) from error
-        if response.status in _RETRY_STATUSES and attempt < settings.retries:
-            response.release()
-            attempt += 1
-            debug.log(f"HailuoAI: HTTP {response.status} before the reply; retry {attempt}")
-            await asyncio.sleep(_BACKOFF_SECONDS * 2 ** (attempt - 1))
-            continue
+
+    __slots__ = ("_character_id", "_chat_id", "_identity", "_prompt", "_response", "_session", "_settings")
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        identity: Identity,
+        *,
+        character_id: str,
+        prompt: str,
+        chat_id: str,
+    ) -> None:
+        self._session = session
+        self._settings = settings
+        self._identity = identity
+        self._character_id = character_id
+        self._prompt = prompt
+        self._chat_id = chat_id
+        self._response: aiohttp.ClientResponse | None = None
+
+    async def __aenter__(self) -> aiohttp.ClientResponse:
+        response = self._response = await self._post()
         try:
             if response.status != 200:
                 await _raise_for_response(response)
             await _check_event_stream(response)
-            yield response
-        finally:
-            response.release()
+        except BaseException:
+            self._response = None
+            response.close()
+            raise
+        return response
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        response, self._response = self._response, None
+        if response is None:
+            return
+        if response.content.is_eof():
+            response.release()  # back to the pool
+        else:
+            response.close()  # an unread body: the server sees the disconnect now
+
+    def _post(self) -> Awaitable[aiohttp.ClientResponse]:
+        settings, identity, chat_id = self._settings, self._identity, self._chat_id
+        referer = f"{settings.origin}/?chat={chat_id}" if chat_id != "0" else None
+        segment = chat_body_segment(self._character_id, self._prompt, chat_id)
+        timeout = request_timeout(settings.connect_timeout, settings.read_timeout)
+
+        body, content_type = chat_body(self._character_id, self._prompt, chat_id)
+
+        def send() -> Awaitable[aiohttp.ClientResponse]:
+            # Signed afresh for every attempt: a new ``unix``.
+            path_and_query, yy = signed_target(CHAT_PATH, settings.region, identity, segment)
+            headers = request_headers(settings.origin, identity, yy, referer=referer, stream=True)
+            headers["Content-Type"] = content_type
+            return self._session.post(
+                _url(settings, path_and_query),
+                data=body,
+                headers=headers,
+                proxy=settings.proxy,
+                timeout=timeout,
+            )
+
+        return _send(settings, "chat message", send)
+
+
+async def finish_body(response: aiohttp.ClientResponse) -> None:
+    """Read what is left of the body after the end marker (a few bytes, usually
+    already here), so that the connection can be reused; give up quickly."""
+    content = response.content
+    if content.is_eof():
         return
+    left = _DRAIN_BYTES
+
+    async def drain() -> None:
+        nonlocal left
+        while left > 0 and not content.at_eof():
+            left -= len(await content.readany())
+
+    # On failure the connection is closed instead of reused.
+    with contextlib.suppress(asyncio.TimeoutError, aiohttp.ClientError):
+        await asyncio.wait_for(drain(), _DRAIN_SECONDS)
 
 
 async def _check_event_stream(response: aiohttp.ClientResponse) -> None:
     content_type = response.headers.get("Content-Type", "")
     if content_type.startswith("text/event-stream"):
         return
-    body = await response.content.read(_ERROR_BODY_LIMIT)
+    body = await _read_body(response, _ERROR_BODY_LIMIT)
     excerpt, code = describe_body(body, content_type)
     if code:
         raise error_for_code(code, excerpt)
@@ -183,11 +328,14 @@ async def _check_event_stream(response: aiohttp.ClientResponse) -> None:
 
 
 def _connection_error(settings: Settings, error: Exception) -> Exception:
-    if isinstance(error, asyncio.TimeoutError):
-        from g4f.errors import TimeoutError as G4FTimeoutError
+    from g4f.errors import TimeoutError as G4FTimeoutError
 
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return G4FTimeoutError(
+            f"Could not connect to Hailuo at {settings.origin} within {settings.connect_timeout:g} s"
+        )
+    if isinstance(error, asyncio.TimeoutError):
         return G4FTimeoutError(
             f"Hailuo at {settings.origin} did not answer within {settings.read_timeout:g} s"
         )
-    reason = type(error).__name__
-    return ResponseError(f"Cannot reach Hailuo at {settings.origin} ({reason})")
+    return ResponseError(f"Cannot reach Hailuo at {settings.origin} ({type(error).__name__})")

@@ -46,20 +46,53 @@ class SSEDecoder:
         buffer = self._buffer
         buffer += chunk
         events: list[ServerEvent] = []
+        data, name = self._data, self._event
+        size = len(buffer)
         start = 0
         scan = self._scanned
-        while True:
-            lf = buffer.find(b"\n", scan)
-            cr = buffer.find(b"\r", scan, lf if lf != -1 else len(buffer))
-            if cr == -1 and lf == -1:
-                break
-            end = cr if cr != -1 else lf
-            self._line(bytes(buffer[start:end]), events)
-            if cr != -1 and cr + 1 < len(buffer) and buffer[cr + 1] == 0x0A:
-                end += 1
-            elif cr != -1 and cr + 1 == len(buffer):
-                self._skip_lf = True
-            start = scan = end + 1
+        # The next LF and CR at or after ``scan`` (``size``: none): each byte is
+        # searched once per kind, so a long run of CR-only lines stays linear.
+        next_lf = next_cr = -1
+        with memoryview(buffer) as view:  # values are decoded in place, without copies
+            while True:
+                if next_lf < scan:
+                    next_lf = buffer.find(b"\n", scan)
+                    if next_lf == -1:
+                        next_lf = size
+                if next_cr < scan:
+                    next_cr = buffer.find(b"\r", scan)
+                    if next_cr == -1:
+                        next_cr = size
+                end = next_lf if next_lf < next_cr else next_cr
+                if end == size:
+                    break
+                # The line is buffer[start:end]; one loop, no calls per line: this is the hot path.
+                if start == end:  # blank line: dispatch
+                    if data:
+                        events.append(
+                            ServerEvent(name or "message", data[0] if len(data) == 1 else "\n".join(data))
+                        )
+                        data = []
+                    name = ""
+                elif buffer[start] != 0x3A:  # not a ":" comment
+                    colon = buffer.find(b":", start, end)
+                    if colon == -1:
+                        field_end = value = end
+                    else:
+                        field_end, value = colon, colon + 1
+                        if value < end and buffer[value] == 0x20:
+                            value += 1
+                    if field_end - start == 4 and buffer.startswith(b"data", start):
+                        data.append(str(view[value:end], "utf-8", "replace"))
+                    elif field_end - start == 5 and buffer.startswith(b"event", start):
+                        name = str(view[value:end], "utf-8", "replace")
+                if end == next_cr:
+                    if end + 1 == size:
+                        self._skip_lf = True  # a LF at the start of the next chunk belongs to this CR
+                    elif next_lf == end + 1:
+                        end += 1
+                start = scan = end + 1
+        self._data, self._event = data, name
         if start:
             del buffer[:start]
         self._scanned = len(buffer)
@@ -68,37 +101,8 @@ class SSEDecoder:
     def close(self) -> list[ServerEvent]:
         """End of the body: a last line without its line end, and a last event
         without its blank line, still count (servers often omit them)."""
-        events: list[ServerEvent] = []
-        if self._buffer:
-            self._line(bytes(self._buffer), events)
-            self._buffer.clear()
-            self._scanned = 0
-        self._dispatch(events)
-        return events
-
-    def _line(self, raw: bytes, events: list[ServerEvent]) -> None:
-        if not raw:
-            self._dispatch(events)
-            return
-        if raw[0] == 0x3A:  # ":" comment
-            return
-        colon = raw.find(b":")
-        if colon == -1:
-            field, value = raw, b""
-        else:
-            field, value = raw[:colon], raw[colon + 1 :]
-            if value[:1] == b" ":
-                value = value[1:]
-        if field == b"data":
-            self._data.append(value.decode("utf-8", "replace"))
-        elif field == b"event":
-            self._event = value.decode("utf-8", "replace")
-
-    def _dispatch(self, events: list[ServerEvent]) -> None:
-        if self._data:
-            events.append(ServerEvent(self._event or "message", "\n".join(self._data)))
-        self._data = []
-        self._event = ""
+        self._skip_lf = False
+        return self.feed(b"\n\n" if self._buffer else b"\n")
 
 
 def decode_events(chunks: list[bytes] | tuple[bytes, ...]) -> list[ServerEvent]:

@@ -83,7 +83,7 @@ class ReplyInterpreter:
             return []
         try:
             payload = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             debug.log(f"HailuoAI: skipped a malformed {event.event!r} frame ({len(event.data)} bytes)")
             return []
         if not isinstance(payload, dict):

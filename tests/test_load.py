@@ -1,0 +1,236 @@
+"""Under load: 500 concurrent streams through g4f's ``AsyncClient`` and 100
+through ``g4f api``, against the fake server: no error, no cross-talk between
+conversations (every prompt is unique and every reply quotes its own prompt),
+no stream left open, and bounded memory growth (resident set size, measured
+around the load and across a second identical round, which catches leaks)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Awaitable, Iterator, Sequence
+from pathlib import Path
+
+import aiohttp
+import pytest
+from g4f.client import AsyncClient
+
+from _fake_process import FakeProcess
+from _g4f_processes import G4FProcess, isolated_env, make_home, require_modules, start_api
+from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+MB = 1024 * 1024
+# Every reply takes about a second (10 frames, 0.1 s apart): all streams of a round overlap.
+SLOW = "[[scenario:normal frames=10 delay=0.1]]"
+# The bounds asserted, loose on purpose (CI machines differ). Measured on 2 cores, Python 3.11,
+# aiohttp 3.14 (`pytest -s tests/test_load.py` prints the figures): +20 MB for the first 500
+# streams (g4f's client imports, 500 accounts' sessions), then +1.6 MB peak while 500 more run at
+# once, +0.1 MB after another 500; the g4f api process +0.4 MB per round of 100.
+PEAK_GROWTH_LIMIT = 64 * MB  # resident memory added by the first round, and while a later one runs
+ROUND_GROWTH_LIMIT = 16 * MB  # resident memory added by a later round of 500 (a leak shows here)
+API_ROUND_GROWTH_LIMIT = 32 * MB  # the g4f api process, second round of 100
+
+
+def user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def rss_of(pid: int | str = "self") -> int:
+    """Resident set size in bytes now (Linux), else the peak so far."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        if pid != "self":
+            raise
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+def report(line: str) -> None:
+    print(f"\n[load] {line}", file=sys.stderr)
+
+
+# -- AsyncClient ----------------------------------------------------------------------------------
+
+
+async def stream_text(client: AsyncClient, prompt: str) -> str:
+    stream = client.chat.completions.create(
+        model="MiniMax", messages=user(prompt), provider="HailuoAI", stream=True
+    )
+    parts = [chunk.choices[0].delta.content async for chunk in stream if chunk.choices[0].delta.content]
+    return "".join(parts)
+
+
+async def run_at_once(
+    fake: FakeHailuo | FakeProcess,
+    replies: Sequence[Awaitable[str]],
+    prompts: list[str],
+    pid: int | str = "self",
+) -> int:
+    """Await all ``replies`` at once; check each against its prompt. Returns the peak RSS of ``pid``."""
+    peak = rss_of(pid)
+    most_streams = 0
+    done = False
+
+    async def sample() -> None:
+        nonlocal peak, most_streams
+        while not done:
+            peak = max(peak, rss_of(pid))
+            most_streams = max(most_streams, fake.active_streams)
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        results = await asyncio.gather(*replies, return_exceptions=True)
+    finally:
+        done = True
+        await sampler
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, f"{len(errors)} of {len(prompts)} streams failed, e.g. {errors[0]!r}"
+    for prompt, text in zip(prompts, results, strict=True):
+        assert text == fake.reply_for(prompt, 1), f"cross-talk or corruption in {prompt!r}"
+    assert most_streams >= 0.9 * len(prompts), f"only {most_streams} of {len(prompts)} streams overlapped"
+    deadline = time.monotonic() + 2.0  # the server's handlers may finish a moment after the clients
+    while fake.active_streams:
+        assert time.monotonic() < deadline, f"{fake.active_streams} streams still open on the server"
+        await asyncio.sleep(0.01)
+    return peak
+
+
+def jobs_for(tokens: list[str], label: str) -> list[tuple[str, str]]:
+    """One ``(token, prompt)`` per account; every prompt is unique, so a reply names its conversation."""
+    return [(token, f"{SLOW} {label} conversation {a}") for a, token in enumerate(tokens)]
+
+
+async def test_500_concurrent_async_client_streams():
+    # One account per stream: an account serves one reply at a time (the others would queue).
+    # The fake server runs in a child process: its own state must not count in this RSS.
+    with FakeProcess(tokens=500) as fake:
+        clients = {token: AsyncClient(api_key=token, base_url=fake.url) for token in fake.tokens}
+
+        async def round_of(label: str) -> tuple[list[tuple[str, str]], int]:
+            jobs = jobs_for(fake.tokens, label)
+            replies = [stream_text(clients[token], prompt) for token, prompt in jobs]
+            return jobs, await run_at_once(fake, replies, [prompt for _, prompt in jobs])
+
+        cold = rss_of()
+        await round_of("warm-up")  # login checks, imports, a session and a connection per account
+        gc.collect()
+        before = rss_of()
+        started = time.monotonic()
+        jobs, peak = await round_of("first")
+        elapsed = time.monotonic() - started
+        gc.collect()
+        after_first = rss_of()
+        await round_of("second")
+        gc.collect()
+        after_second = rss_of()
+
+        assert len(jobs) == 500
+        for token, prompt in jobs:  # each account's chats hold exactly what its own client sent
+            assert [m for m in fake.chats(token).values() if " first " in m[0]] == [[prompt]]
+    report(
+        f"500 concurrent AsyncClient streams in {elapsed:.1f} s; RSS {cold / MB:.0f} MB cold, "
+        f"+{(before - cold) / MB:.1f} MB after a first round (500 accounts set up), then "
+        f"peak +{(peak - before) / MB:.1f} MB, +{(after_first - before) / MB:.1f} MB after 500 more, "
+        f"+{(after_second - after_first) / MB:.1f} MB after another 500"
+    )
+    assert before - cold < PEAK_GROWTH_LIMIT and peak - before < PEAK_GROWTH_LIMIT
+    assert after_second - after_first < ROUND_GROWTH_LIMIT
+
+
+# -- g4f api --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hailuo() -> Iterator[FakeHailuo]:
+    server = run_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def api(hailuo: FakeHailuo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[G4FProcess]:
+    require_modules("fastapi", "uvicorn", hint='pip install "g4f[api]"')
+    home: Path = make_home(tmp_path_factory.mktemp("g4f-api-load"))
+    with start_api(home, isolated_env(home, {"HAILUOAI_BASE_URL": hailuo.url})) as server:
+        yield server
+
+
+async def api_stream(
+    session: aiohttp.ClientSession, api: G4FProcess, token: str, prompt: str, *, first_only: bool = False
+) -> str:
+    body = {"model": "MiniMax", "provider": "HailuoAI", "stream": True, "messages": user(prompt)}
+    headers = {"Authorization": f"Bearer {token}"}
+    parts: list[str] = []
+    async with session.post(f"{api.url}/v1/chat/completions", json=body, headers=headers) as response:
+        assert response.status == 200, await response.text()
+        async for line in response.content:
+            if not line.startswith(b"data: ") or line.strip() == b"data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            assert "error" not in chunk, chunk["error"]
+            content = chunk["choices"][0]["delta"].get("content") if chunk.get("choices") else None
+            if content:
+                parts.append(content)
+                if first_only:
+                    return content
+    return "".join(parts)
+
+
+async def test_100_concurrent_streams_through_g4f_api(hailuo, api):
+    tokens = [hailuo.issue_token(name=f"api{a}") for a in range(100)]
+    pid = api.process.pid
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=120), connector=connector
+    ) as session:
+
+        async def round_of(label: str) -> int:
+            jobs = jobs_for(tokens, label)
+            replies = [api_stream(session, api, token, prompt) for token, prompt in jobs]
+            try:
+                return await run_at_once(hailuo, replies, [prompt for _, prompt in jobs], pid)
+            except AssertionError as error:
+                raise AssertionError(f"{error}\ng4f api log:\n{api.log_tail()}") from None
+
+        await round_of("warm-up")
+        before = rss_of(pid)
+        started = time.monotonic()
+        peak = await round_of("first")
+        elapsed = time.monotonic() - started
+        after_first = rss_of(pid)
+        await round_of("second")
+        after_second = rss_of(pid)
+    first, second = (after_first - before) / MB, (after_second - after_first) / MB
+    report(
+        f"100 concurrent streams through g4f api in {elapsed:.1f} s; g4f api RSS {before / MB:.0f} MB, "
+        f"peak +{(peak - before) / MB:.1f} MB, +{first:.1f} MB after, a second round +{second:.1f} MB"
+    )
+    assert after_second - after_first < API_ROUND_GROWTH_LIMIT
+
+
+LONG = "[[scenario:normal frames=200 delay=0.05]] keep talking"
+
+
+async def test_a_client_leaving_g4f_api_closes_upstream_within_a_second(hailuo, api):
+    token = hailuo.issue_token(name="leaver")
+    disconnects = hailuo.disconnects
+    async with aiohttp.ClientSession() as session:
+        assert await api_stream(session, api, token, LONG, first_only=True)
+        assert hailuo.active_streams == 1
+    left = time.monotonic()  # the session, and so the client's connection, is closed
+    while hailuo.disconnects == disconnects or hailuo.active_streams:
+        assert time.monotonic() - left < 1.0, "the upstream stream is still open 1 s after the client left"
+        await asyncio.sleep(0.01)
+    report(f"g4f api client left; the fake server saw the disconnect after {time.monotonic() - left:.3f} s")
