@@ -9,6 +9,7 @@ reply that ended without an end marker off as a complete answer.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from g4f import debug
@@ -17,9 +18,9 @@ from g4f.providers.response import FinishReason, Sources, SuggestedFollowups, Ti
 
 from ._conversation import Conversation
 from ._errors import error_for_code
-from ._sse import ServerEvent
+from ._sse import ServerEvent, SSEDecoder
 
-__all__ = ["ReplyInterpreter", "estimate_tokens"]
+__all__ = ["ReplyInterpreter", "ReplyReader", "estimate_tokens"]
 
 TYPE_SEND_RESULT = 1
 TYPE_MESSAGE_RESULT = 2
@@ -205,3 +206,37 @@ class ReplyInterpreter:
             return []
         self._conversation_sent = True
         return [Conversation(token=self._account, chatID=self.chat_id, characterID=self._character_id)]
+
+
+class ReplyReader:
+    """The reply body's bytes in, g4f chunks out: ``SSEDecoder`` and
+    ``ReplyInterpreter`` together, as the provider's read loop drives them (pure).
+
+    ``feed`` per network read and ``close`` at the end of the body are
+    generators, so every chunk before an in-stream error still reaches the caller.
+    """
+
+    __slots__ = ("_decoder", "interpreter")
+
+    def __init__(self, interpreter: ReplyInterpreter) -> None:
+        self._decoder = SSEDecoder()
+        self.interpreter = interpreter
+
+    @property
+    def ended(self) -> bool:
+        """An end marker arrived: stop reading."""
+        return self.interpreter.ended
+
+    def feed(self, data: bytes) -> Iterator[Any]:
+        on_event = self.interpreter.on_event
+        for event in self._decoder.feed(data):
+            yield from on_event(event)
+            if self.interpreter.ended:
+                return
+
+    def close(self) -> Iterator[Any]:
+        """The end of the body (or of reading): the last events, then ``finish``."""
+        if not self.interpreter.ended:
+            for event in self._decoder.close():
+                yield from self.interpreter.on_event(event)
+        yield from self.interpreter.finish()

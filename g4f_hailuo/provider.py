@@ -39,8 +39,7 @@ from ._conversation import Conversation, _field, continued_chat
 from ._errors import HOW_TO_LOGIN, scrub
 from ._identity import Identity, jwt_claims
 from ._sessions import PooledSession
-from ._sse import SSEDecoder
-from ._stream import ReplyInterpreter
+from ._stream import ReplyInterpreter, ReplyReader
 from ._token_sources import CACHE, NONE, TokenSource, find_tokens, identity_from, split_tokens
 
 __all__ = ["Conversation", "HailuoAI"]
@@ -401,21 +400,13 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                 ) as response,
             ):
                 # The hot loop: keep it linear in the bytes and free of per-chunk extras.
-                decoder = SSEDecoder()
-                feed, on_event = decoder.feed, interpreter.on_event
+                reader = ReplyReader(interpreter)
                 async for data in response.content.iter_any():
-                    for event in feed(data):
-                        for chunk in on_event(event):
-                            yield chunk
-                        if interpreter.ended:
-                            break
-                    if interpreter.ended:
+                    for chunk in reader.feed(data):
+                        yield chunk
+                    if reader.ended:
                         break
-                else:
-                    for event in decoder.close():
-                        for chunk in on_event(event):
-                            yield chunk
-                for chunk in interpreter.finish():
+                for chunk in reader.close():
                     yield chunk
                 if interpreter.ended:  # after the last chunk: read the body's end, to reuse the connection
                     await finish_body(response)

@@ -25,8 +25,8 @@ from g4f.providers.response import FinishReason
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from g4f_hailuo._sse import ServerEvent, SSEDecoder, decode_events
-from g4f_hailuo._stream import ReplyInterpreter
+from g4f_hailuo._sse import ServerEvent, decode_events
+from g4f_hailuo._stream import ReplyInterpreter, ReplyReader
 
 OK = {"code": 0, "message": "成功"}
 CHAT_ID = "242830597915504644"
@@ -35,21 +35,14 @@ FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCh
 
 def run_bytes(chunks: list[bytes]) -> tuple[list[Any], G4FError | None]:
     """The provider's read loop (``HailuoAI.create_authed``) without the socket."""
-    decoder = SSEDecoder()
-    interpreter = ReplyInterpreter(account="sha256:acct", prompt="hello")
+    reader = ReplyReader(ReplyInterpreter(account="sha256:acct", prompt="hello"))
     out: list[Any] = []
     try:
         for data in chunks:
-            for event in decoder.feed(data):
-                out.extend(interpreter.on_event(event))
-                if interpreter.ended:
-                    break
-            if interpreter.ended:
+            out.extend(reader.feed(data))
+            if reader.ended:
                 break
-        else:
-            for event in decoder.close():
-                out.extend(interpreter.on_event(event))
-        out.extend(interpreter.finish())
+        out.extend(reader.close())
     except G4FError as error:
         return out, error
     return out, None
