@@ -35,7 +35,6 @@ __all__ = [
     "chat_body",
     "fetch_user_info",
     "finish_body",
-    "open_chat_stream",
     "register_device",
 ]
 
@@ -200,19 +199,6 @@ def chat_body(character_id: str, prompt: str, chat_id: str) -> tuple[bytes, str]
     ]
     parts.append(b"--%s--\r\n" % marker)
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-def open_chat_stream(
-    session: aiohttp.ClientSession,
-    settings: Settings,
-    identity: Identity,
-    *,
-    character_id: str,
-    prompt: str,
-    chat_id: str,
-) -> ChatStream:
-    """``async with open_chat_stream(...) as response``: see :class:`ChatStream`."""
-    return ChatStream(session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id)
 
 
 class ChatStream:

@@ -33,7 +33,7 @@ from g4f.typing import AsyncResult, Messages
 from . import _auth_cache
 from ._accounts import AccountPool, AccountsGone, exclusive, report
 from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
-from ._client import fetch_user_info, finish_body, open_chat_stream, register_device
+from ._client import ChatStream, fetch_user_info, finish_body, register_device
 from ._config import Settings, _positive, resolve_settings
 from ._conversation import Conversation, _field, continued_chat
 from ._errors import HOW_TO_LOGIN, scrub
@@ -395,7 +395,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         try:
             async with (
                 _session(settings, identity.account) as session,
-                open_chat_stream(
+                ChatStream(
                     session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
                 ) as response,
             ):
