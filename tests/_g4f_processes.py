@@ -8,9 +8,9 @@ Each process gets:
 
 - its own ``HOME`` and ``G4F_CONFIG_DIR`` (``$HOME/.g4f``): a developer's own
   tokens, ``.env`` and cookies never leak in, and nothing is written outside;
-- a seeded provider-list cache: listing providers (``/v1/providers``, the GUI,
-  the ``G4FSpace`` provider) otherwise fetches ``https://g4f.dev/dist/js/providers.json``
-  and, offline, ``g4f api`` dies at start-up;
+- a seeded provider-list cache (``seed_provider_list``): listing providers
+  (``/v1/providers``, the GUI, the ``G4FSpace`` provider) otherwise fetches
+  ``https://g4f.dev/dist/js/providers.json`` and, offline, ``g4f api`` dies at start-up;
 - an environment without the Hailuo and proxy variables of the caller, plus
   what the test passes (``HAILUOAI_BASE_URL`` of the fake server, usually);
 - an HTTP(S) proxy that refuses everything (``127.0.0.1:9``) for every host but
@@ -21,6 +21,11 @@ Each process gets:
   workers and anything else it started.
 
 Waits are bounded; on failure the assertion message carries the log's tail.
+
+g4f 8.4.0's GUI (``g4f/gui/server/website.py``, imported by ``g4f api`` too) does
+not compile on Python < 3.12 (quotes nested in an f-string): ``skip_if_gui_needs_newer_python``
+skips what needs it then, and only then, even under ``G4F_HAILUO_E2E=required``
+(a property of that g4f release and this Python, not a missing install).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
+import functools
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -48,14 +55,21 @@ __all__ = [
     "isolated_env",
     "make_home",
     "require_modules",
+    "seed_provider_list",
+    "skip_if_gui_needs_newer_python",
     "start_api",
     "start_gui",
 ]
 
-# What g4f.dev's providers.json looks like, reduced to the one entry G4FSpace reads.
+# What g4f.dev's providers.json looks like, reduced to the entries g4f builds providers
+# from: "default" (G4FSpace) and "orcarouter" (OrcaRouter). Without the latter, g4f 8.4's
+# ``__providers__`` raises ImportError("Provider 'orcarouter' not found") (8.7+ skips it).
 SEEDED_PROVIDER_LIST = {
-    "providers": {"default": {"baseUrl": "http://127.0.0.1:9/v1"}},
-    "defaultModels": {"default": ""},
+    "providers": {
+        "default": {"baseUrl": "http://127.0.0.1:9/v1"},
+        "orcarouter": {"baseUrl": "http://127.0.0.1:9/v1"},
+    },
+    "defaultModels": {"default": "", "orcarouter": ""},
 }
 # Where g4f looks for that day's copy: 8.7.7+ ($G4F_CACHE_DIR or <config>/cache/.models),
 # 8.4.x (<cookies dir>/models), and the releases in between (<cookies dir>/.models).
@@ -92,10 +106,48 @@ def require_modules(*names: str, hint: str) -> None:
     pytest.skip(reason, allow_module_level=True)
 
 
-def make_home(root: Path) -> Path:
-    """A scratch HOME with a g4f config dir whose provider-list cache is seeded."""
-    home = root / "home"
-    config = home / ".g4f"
+def skip_if_gui_needs_newer_python() -> None:
+    """Skip the calling test when this g4f's GUI does not compile on this Python (never a failure)."""
+    import pytest
+
+    reason = gui_syntax_error()
+    if reason:
+        pytest.skip(reason)
+
+
+@functools.cache
+def gui_syntax_error() -> str | None:
+    """Why g4f's GUI cannot be imported here, if that is g4f 8.4.0's f-string SyntaxError on Python < 3.12.
+
+    Only that: a GUI that fails for any other reason is not excused, it fails the test.
+    """
+    if sys.version_info >= (3, 12):
+        return None
+    spec = importlib.util.find_spec("g4f")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "gui" / "server" / "website.py"
+    try:
+        source = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        compile(source, str(path), "exec", dont_inherit=True)
+    except SyntaxError as error:
+        if str(error.msg).startswith("f-string"):
+            version = importlib.metadata.version("g4f")
+            return (
+                f"g4f {version}'s GUI needs Python 3.12+ "
+                f"({path.name}, line {error.lineno}: SyntaxError: {error.msg})"
+            )
+    return None
+
+
+def seed_provider_list(config: Path) -> None:
+    """Write the provider list g4f would fetch from g4f.dev where each g4f 8.x looks for it.
+
+    ``config`` is g4f's config dir (``~/.g4f``, or ``$G4F_CONFIG_DIR`` where honoured).
+    """
     today = datetime.date.today()
     for days in (-1, 0, 1):  # g4f names the file by its local date; a run may cross midnight
         day = (today + datetime.timedelta(days=days)).isoformat()
@@ -103,6 +155,12 @@ def make_home(root: Path) -> Path:
             path = config / sub / day / "providers.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(SEEDED_PROVIDER_LIST), encoding="utf-8")
+
+
+def make_home(root: Path) -> Path:
+    """A scratch HOME with a g4f config dir whose provider-list cache is seeded."""
+    home = root / "home"
+    seed_provider_list(home / ".g4f")
     return home
 
 
@@ -229,7 +287,11 @@ def start_g4f(
     cwd: Path | None = None,
     timeout: float = START_TIMEOUT,
 ) -> G4FProcess:
-    """Run ``g4f <args>`` and wait until ``ready_path`` answers; the caller stops it."""
+    """Run ``g4f <args>`` and wait until ``ready_path`` answers; the caller stops it.
+
+    Skips the calling test where this g4f's GUI (imported by ``g4f api`` too) needs a newer Python.
+    """
+    skip_if_gui_needs_newer_python()
     run_dir = cwd or home
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = home.parent / f"{name}-{port}.log"

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import atexit
+import copy
 import os
+import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from _g4f_processes import SEEDED_PROVIDER_LIST, make_home
+
+
+def _keep_users_pip_settings(real_home: Path) -> None:
+    """pip (tests/test_install.py) finds its user config and cache through HOME: keep them."""
+    if sys.platform == "win32":
+        return  # pip's user files live under %APPDATA% / %LOCALAPPDATA% there, not HOME
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or real_home / ".config")
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or real_home / ".cache")
+    configs = [config_home / "pip" / "pip.conf", real_home / ".pip" / "pip.conf"]
+    cache = cache_home / "pip"
+    if sys.platform == "darwin":
+        configs.insert(0, real_home / "Library" / "Application Support" / "pip" / "pip.conf")
+        cache = real_home / "Library" / "Caches" / "pip"
+    found = next((config for config in configs if config.is_file()), None)
+    if found is not None:
+        os.environ.setdefault("PIP_CONFIG_FILE", str(found))
+    os.environ.setdefault("PIP_CACHE_DIR", str(cache))
+
+
 # Before anything imports g4f: a developer's own ~/.g4f (tokens, .env, cookies)
-# must never leak into a test, and g4f computes its dirs at import time.
-_HOME = tempfile.mkdtemp(prefix="g4f-hailuo-tests-")
-os.environ["G4F_CONFIG_DIR"] = os.path.join(_HOME, "g4f")
+# must never leak into a test, and g4f computes its dirs at import time. g4f 8.4
+# and 8.7 ignore G4F_CONFIG_DIR and use ~/.g4f, hence a HOME of our own, whose
+# provider-list cache is seeded so that listing providers never fetches g4f.dev.
+_keep_users_pip_settings(Path.home())
+_ROOT = tempfile.mkdtemp(prefix="g4f-hailuo-tests-")
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
+_HOME = make_home(Path(_ROOT))
+os.environ["HOME"] = str(_HOME)
+if os.name == "nt":
+    os.environ["USERPROFILE"] = str(_HOME)  # Path.home() reads this one on Windows
+os.environ["G4F_CONFIG_DIR"] = str(_HOME / ".g4f")
 for _name in (
     "HAILUOAI_API_KEY",
     "HAILUOAI_BASE_URL",
@@ -18,6 +50,7 @@ for _name in (
     "HAILUOAI_RETRIES",
     "G4F_PROXY",
     "G4F_LOGIN_URL",
+    "G4F_CACHE_DIR",
 ):
     os.environ.pop(_name, None)
 
@@ -28,14 +61,20 @@ from g4f_hailuo.fake_server import FakeHailuo, run_in_thread  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def isolated_g4f(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh cookies dir (where the auth cache lives) and no Hailuo env."""
+    """A fresh cookies dir (where the auth cache lives) and no Hailuo env.
+
+    g4f 8.4 reads its provider-list cache from the cookies dir: seeding it there would
+    put files beside the auth cache, so g4f gets the seeded list in memory instead.
+    """
     from g4f import debug
+    from g4f.client.factory import AbstractClientFactory
     from g4f.cookies import CookiesConfig
 
     from g4f_hailuo.provider import HailuoAI
 
     cookies = tmp_path / "cookies"
     monkeypatch.setattr(CookiesConfig, "cookies_dir", str(cookies))
+    monkeypatch.setattr(AbstractClientFactory, "_live_providers", copy.deepcopy(SEEDED_PROVIDER_LIST))
     monkeypatch.setattr(debug, "version_check", False)  # no PyPI look-up from tests
     for name in (
         "HAILUOAI_API_KEY",

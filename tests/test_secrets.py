@@ -9,7 +9,6 @@ import json
 import os
 import stat
 import traceback
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from g4f.errors import G4FError, MissingAuthError
 from g4f.providers.response import AuthResult
 
+from _g4f_processes import seed_provider_list, skip_if_gui_needs_newer_python
 from g4f_hailuo import _auth_cache
 from g4f_hailuo._accounts import AccountPool
 from g4f_hailuo._browser_login import BrowserLogin
@@ -77,11 +77,9 @@ def fake_browser(monkeypatch, fake) -> list[str]:
 @pytest.fixture
 def offline_g4f(tmp_path, monkeypatch) -> None:
     """Listing providers (the GUI, the API server) reads a cached provider list instead of g4f.dev."""
-    day = tmp_path / "g4f-cache" / ".models" / date.today().strftime("%Y-%m-%d")
-    day.mkdir(parents=True)
-    seed = {"providers": {"default": {"baseUrl": "http://127.0.0.1:9/v1"}}, "defaultModels": {"default": ""}}
-    (day / "providers.json").write_text(json.dumps(seed))
-    monkeypatch.setenv("G4F_CACHE_DIR", str(tmp_path / "g4f-cache"))
+    config = tmp_path / "g4f-config"
+    seed_provider_list(config)
+    monkeypatch.setenv("G4F_CACHE_DIR", str(config / "cache"))
 
 
 # -- logs ------------------------------------------------------------------------------------------
@@ -184,6 +182,7 @@ def test_no_token_in_any_repr(fake, isolated_g4f):
 @pytest.fixture
 def gui(offline_g4f, fake, monkeypatch):
     pytest.importorskip("flask", reason="g4f's GUI needs flask (the test extra installs it)")
+    skip_if_gui_needs_newer_python()
     from g4f.gui import get_gui_app
 
     monkeypatch.setenv("HAILUOAI_BASE_URL", fake.url)  # the GUI drops base_url from requests
@@ -258,6 +257,7 @@ async def asgi_call(app, path: str, body: dict[str, Any], token: str) -> tuple[i
 
 def test_no_token_in_the_api_servers_responses(offline_g4f, fake, monkeypatch, capfd):
     pytest.importorskip("fastapi", reason="g4f's API server needs fastapi")
+    skip_if_gui_needs_newer_python()  # g4f.api imports g4f.gui
     monkeypatch.setenv("HAILUOAI_BASE_URL", fake.url)
     from g4f.api import create_app
 
