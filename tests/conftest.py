@@ -43,16 +43,19 @@ os.environ["HOME"] = str(_HOME)
 if os.name == "nt":
     os.environ["USERPROFILE"] = str(_HOME)  # Path.home() reads this one on Windows
 os.environ["G4F_CONFIG_DIR"] = str(_HOME / ".g4f")
-for _name in (
-    "HAILUOAI_API_KEY",
-    "HAILUOAI_BASE_URL",
-    "HAILUOAI_REGION",
-    "HAILUOAI_RETRIES",
-    "G4F_PROXY",
-    "G4F_LOGIN_URL",
-    "G4F_CACHE_DIR",
-):
-    os.environ.pop(_name, None)
+
+
+def _settings_from_outside() -> list[str]:
+    """Environment variables that would change what the plugin or g4f does in a test."""
+    return [
+        name
+        for name in os.environ
+        if name.startswith("HAILUOAI_") or name in ("G4F_PROXY", "G4F_LOGIN_URL", "G4F_CACHE_DIR")
+    ]
+
+
+for _name in _settings_from_outside():
+    del os.environ[_name]
 
 import pytest  # noqa: E402
 
@@ -76,15 +79,8 @@ def isolated_g4f(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(CookiesConfig, "cookies_dir", str(cookies))
     monkeypatch.setattr(AbstractClientFactory, "_live_providers", copy.deepcopy(SEEDED_PROVIDER_LIST))
     monkeypatch.setattr(debug, "version_check", False)  # no PyPI look-up from tests
-    for name in (
-        "HAILUOAI_API_KEY",
-        "HAILUOAI_BASE_URL",
-        "HAILUOAI_REGION",
-        "HAILUOAI_RETRIES",
-        "G4F_PROXY",
-        "G4F_LOGIN_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    for name in _settings_from_outside():  # whatever a test before this one left set
+        monkeypatch.delenv(name)
     HailuoAI._identities.clear()
     return cookies
 
