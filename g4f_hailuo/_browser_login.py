@@ -150,7 +150,9 @@ async def browser_login(
             )
         except Exception as error:
             raise MissingRequirementsError(
-                f"Could not start the browser {executable} ({type(error).__name__}): {NO_BROWSER}"
+                f"Could not start the browser {executable} ({type(error).__name__}); without a display,"
+                " use a token instead (g4f-hailuo login, or HAILUOAI_API_KEY), or set"
+                " G4F_BROWSER_EXECUTABLE_PATH to another Chrome/Chromium"
             ) from None
         try:
             return await _wait_for_login(browser, url, timeout, deadline)

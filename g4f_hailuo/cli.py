@@ -599,7 +599,7 @@ def cmd_demo(argv: list[str]) -> int:
 def cmd_serve_fake(argv: list[str]) -> int:
     from .fake_server import main as fake_main
 
-    return fake_main(argv)
+    return fake_main(argv, prog=f"{PROG} serve-fake")
 
 
 # -- the parser ------------------------------------------------------------------------------------

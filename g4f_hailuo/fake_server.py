@@ -661,9 +661,9 @@ async def _serve_until_signal(fake: FakeHailuo, host: str, port: int, token: str
         await fake.close()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake_server") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m g4f_hailuo.fake_server",
+        prog=prog,
         description="Serve a fake Hailuo AI web chat on a loopback port (for tests and offline demos).",
     )
     parser.add_argument("--host", default="127.0.0.1")

@@ -131,7 +131,7 @@ def test_help_lists_every_command_and_the_exit_codes(cli: Cli) -> None:
 def test_every_command_has_help(cli: Cli, command: str) -> None:
     result = cli(command, "--help")
     assert result.code == EXIT_OK, result.text
-    assert result.out.startswith("usage:")
+    assert result.out.startswith(f"usage: g4f-hailuo {command}")
 
 
 def test_no_command_or_an_unknown_one_is_a_usage_error(cli: Cli) -> None:
