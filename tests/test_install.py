@@ -9,18 +9,18 @@ and for the build requirements.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from datetime import date
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+
+from _g4f_processes import make_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -37,7 +37,6 @@ found = [L.from_name("HailuoAI"), L.from_name("hailuoai"), P.HailuoAI, P.Provide
 print(sorted({c.__module__ for c in found}), "HailuoAI" in P.ProviderUtils.convert, L.names.count("HailuoAI"))
 """
 REGISTRY_OUTPUT = f"['{PLUGIN_MODULE}'] True 1"
-# Offline, g4f 8.4.0's own __providers__ fails (OrcaRouter), so only the newest lists.
 LISTING_SCRIPT = """
 import g4f.Provider as P
 print([p.__module__ for p in P.__providers__ if p.__name__ == "HailuoAI"])
@@ -82,22 +81,10 @@ class Venv:
 
 
 def offline_g4f_env(root: Path) -> dict[str, str]:
-    """g4f must not reach the network nor read a developer's files.
-
-    Listing providers loads ``G4FSpace``, which fetches a providers.json unless
-    today's copy is cached: in the cache dir (g4f >= 8.7), or in the cookies dir
-    under ``~/.g4f`` (8.4, which ignores ``G4F_CONFIG_DIR``).
-    """
-    today = date.today().strftime("%Y-%m-%d")
-    seed = {"providers": {"default": {"baseUrl": "http://127.0.0.1:9/v1"}}, "defaultModels": {"default": ""}}
-    for day in (root / "cache" / ".models" / today, root / "home" / ".g4f" / "cookies" / "models" / today):
-        day.mkdir(parents=True, exist_ok=True)
-        (day / "providers.json").write_text(json.dumps(seed), encoding="utf-8")
-    return {
-        "G4F_CACHE_DIR": str(root / "cache"),
-        "G4F_CONFIG_DIR": str(root / "config"),
-        "HOME": str(root / "home"),
-    }
+    """g4f must not reach the network nor read a developer's files: a scratch
+    HOME whose provider-list cache is seeded where every g4f 8.x looks for it."""
+    home = make_home(root)
+    return {"HOME": str(home), "G4F_CONFIG_DIR": str(home / ".g4f")}
 
 
 @pytest.fixture(scope="module")
@@ -205,5 +192,7 @@ def test_older_g4f_releases_resolve_the_plugin(g4f_version: str, wheel: Path, tm
     result = venv.python_output("-c", REGISTRY_SCRIPT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == REGISTRY_OUTPUT
+    listed = venv.python_output("-c", LISTING_SCRIPT)
+    assert listed.stdout.strip() == f"['{PLUGIN_MODULE}']", listed.stderr
     opted_out = venv.python_output("-c", LOOKUP_SCRIPT, env={"G4F_PROVIDER_PLUGINS": "no"})
     assert opted_out.stdout.strip() == BUILTIN_MODULE, opted_out.stderr
