@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from g4f.errors import BadRequestError
 
-__all__ = ["REGIONS", "Settings", "resolve_settings"]
+__all__ = ["REGIONS", "Settings", "resolve_settings", "seconds_setting"]
 
 REGIONS = {
     "intl": "https://www.hailuo.ai",
@@ -59,6 +59,11 @@ def _positive(name: str, value: object, default: float) -> float:
     if number <= 0:
         raise BadRequestError(f"{name} must be positive, not {value!r}")
     return number
+
+
+def seconds_setting(name: str, value: object, env: str, default: float) -> float:
+    """A duration option: the keyword argument, else the environment variable ``env``, else ``default``."""
+    return _positive(name, value if value not in (None, "") else os.environ.get(env), default)
 
 
 def _retries(value: object) -> int:

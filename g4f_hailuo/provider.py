@@ -34,7 +34,7 @@ from . import _auth_cache
 from ._accounts import AccountPool, AccountsGone, exclusive, report
 from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
 from ._client import ChatStream, fetch_user_info, finish_body, register_device
-from ._config import Settings, _positive, resolve_settings
+from ._config import Settings, resolve_settings, seconds_setting
 from ._conversation import Conversation, _field, continued_chat
 from ._errors import HOW_TO_LOGIN, scrub
 from ._identity import Identity, jwt_claims
@@ -160,7 +160,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         found = await browser_login(
             settings.origin,
             proxy=settings.proxy,
-            timeout=_seconds_option(
+            timeout=seconds_setting(
                 "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
             ),
             headless=bool(kwargs.get("headless", False)),
@@ -245,7 +245,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     async def _log_in(cls, settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """One browser login for every request that needs one at the same time;
         the login is cached. Yields what ``on_auth_async`` yields besides the login."""
-        wait = _seconds_option(
+        wait = seconds_setting(
             "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
         )
         async with exclusive(f"login {settings.origin}", wait + 30) as my_turn:
@@ -325,7 +325,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         (and none given explicitly), one browser login is tried, never more."""
         model = cls.get_model(model)
         settings = resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
-        queue_timeout = _seconds_option(
+        queue_timeout = seconds_setting(
             "queue_timeout", kwargs.pop("queue_timeout", None), QUEUE_TIMEOUT_ENV, DEFAULT_QUEUE_TIMEOUT
         )
         prefer = _conversation_account(kwargs.get("conversation"))
@@ -473,10 +473,6 @@ class _Refused(Exception):
 def _explicit_tokens(api_key: Any) -> list[str]:
     """The tokens given with ``api_key``, else with HAILUOAI_API_KEY (comma-separated)."""
     return split_tokens(api_key) or split_tokens(os.environ.get("HAILUOAI_API_KEY"))
-
-
-def _seconds_option(name: str, value: object, env: str, default: float) -> float:
-    return _positive(name, value if value not in (None, "") else os.environ.get(env), default)
 
 
 def _utc(timestamp: float) -> str:

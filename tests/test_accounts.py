@@ -128,15 +128,20 @@ def test_concurrent_sync_calls_on_their_own_threads_and_loops_share_the_pool(bus
     assert not [r for r in fake.chat_requests() if r.scenario == "exclusive_busy"]
 
 
-async def test_the_queue_wait_is_bounded(busy_fake):
+@pytest.mark.parametrize("via", ["keyword", "environment"])
+async def test_the_queue_wait_is_bounded(busy_fake, via, monkeypatch):
     fake = busy_fake
+    options = {"queue_timeout": 0.3}
+    if via == "environment":
+        monkeypatch.setenv("HAILUOAI_QUEUE_TIMEOUT", "0.3")
+        options = {}
     token = fake.issue_token()
     slow = asyncio.create_task(ask(fake, token, [user("[[scenario:stall_during seconds=1.5]] slow")]))
     while not fake.chat_requests():
         await asyncio.sleep(0.01)
     started = time.monotonic()
     with pytest.raises(RateLimitError, match="busy") as raised:
-        await ask(fake, token, [user("impatient")], queue_timeout=0.3)
+        await ask(fake, token, [user("impatient")], **options)
     assert 0.25 < time.monotonic() - started < 1.2
     assert "queue_timeout" in str(raised.value) and token not in str(raised.value)
     reply, _ = await slow

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from g4f.errors import BadRequestError
 
-from g4f_hailuo._config import DEFAULT_RETRIES, REGIONS, resolve_settings
+from g4f_hailuo._config import DEFAULT_RETRIES, REGIONS, resolve_settings, seconds_setting
 
 
 def user(text: str) -> list[dict[str, str]]:
@@ -176,3 +176,15 @@ def test_g4f_proxy_environment_variable(fake, token, proxy, monkeypatch):
         model="", messages=user("env proxy"), provider="HailuoAI", api_key=token, base_url=fake.url
     )
     assert any("/v4/api/chat/msg" in line for line in proxy.seen)
+
+
+@pytest.mark.parametrize("name", ["queue_timeout", "login_timeout"])
+def test_duration_options_keyword_then_environment_then_default(name, monkeypatch):
+    env = f"HAILUOAI_{name.upper()}"
+    assert seconds_setting(name, None, env, 60.0) == 60.0
+    monkeypatch.setenv(env, "2.5")
+    assert seconds_setting(name, None, env, 60.0) == 2.5
+    assert seconds_setting(name, 7, env, 60.0) == 7.0
+    monkeypatch.setenv(env, "later")
+    with pytest.raises(BadRequestError, match=f"{name} must be a number"):
+        seconds_setting(name, None, env, 60.0)
