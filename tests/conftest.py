@@ -85,15 +85,26 @@ def isolated_g4f(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cookies
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeHailuo]:
-    """The fake Hailuo server on a random loopback port, on its own thread's
-    loop, so both sync g4f calls (which run their own loop) and async tests use it."""
+def _serving() -> Iterator[FakeHailuo]:
     server = run_in_thread()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeHailuo]:
+    """The fake Hailuo server on a random loopback port, on its own thread's
+    loop, so both sync g4f calls (which run their own loop) and async tests use it."""
+    yield from _serving()
+
+
+@pytest.fixture(scope="module")
+def hailuo() -> Iterator[FakeHailuo]:
+    """One fake Hailuo server for a whole module: for tests that start ``g4f api``
+    or ``g4f gui`` once per module and point it at this server."""
+    yield from _serving()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from _g4f_processes import G4FProcess, isolated_env, make_home, require_modules, start_api
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.fake_server import FakeHailuo
 
 require_modules("openai", "fastapi", "uvicorn", hint='pip install openai "g4f[api]"')
 
@@ -35,15 +35,6 @@ def user(text: str) -> Any:  # Any: the OpenAI client's message types are TypedD
 
 def assistant(text: str) -> Any:
     return {"role": "assistant", "content": text}
-
-
-@pytest.fixture(scope="module")
-def hailuo() -> Iterator[FakeHailuo]:
-    server = run_in_thread()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

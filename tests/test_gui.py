@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 
 from _g4f_processes import REQUIRED_ENV, G4FProcess, isolated_env, make_home, require_modules, start_gui
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.fake_server import FakeHailuo
 
 require_modules("flask", "asgiref", hint='pip install "g4f[gui]" (flask[async])')
 
@@ -60,15 +60,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 BAD_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.not-issued-by-this-server"
-
-
-@pytest.fixture(scope="module")
-def hailuo() -> Iterator[FakeHailuo]:
-    server = run_in_thread()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def frontend_dir() -> Path | None:

@@ -22,7 +22,7 @@ from g4f.client import AsyncClient
 
 from _fake_process import FakeProcess
 from _g4f_processes import G4FProcess, isolated_env, make_home, require_modules, start_api
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.fake_server import FakeHailuo
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -148,15 +148,6 @@ async def test_500_concurrent_async_client_streams():
 
 
 # -- g4f api --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def hailuo() -> Iterator[FakeHailuo]:
-    server = run_in_thread()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
