@@ -147,7 +147,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         ``region``, ``proxy``, ``login_timeout`` (HAILUOAI_LOGIN_TIMEOUT, default
         300 s), ``headless``. Logging in with another account adds it to the pool.
         Returns a summary without the token."""
-        settings = resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
+        settings = _pop_settings(kwargs)
         identity = await cls._browser_identity(settings, kwargs)
         cache_file = cls.get_cache_file()
         cls.write_cache_file(cache_file, AuthResult(**identity.to_dict()))
@@ -324,7 +324,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         leaves the pool and the reply moves to another one; with no account left
         (and none given explicitly), one browser login is tried, never more."""
         model = cls.get_model(model)
-        settings = resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
+        settings = _pop_settings(kwargs)
         queue_timeout = seconds_setting(
             "queue_timeout", kwargs.pop("queue_timeout", None), QUEUE_TIMEOUT_ENV, DEFAULT_QUEUE_TIMEOUT
         )
@@ -369,7 +369,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         """One message, streamed: the whole history on a new chat, only the
         newest user message when ``conversation`` continues one of this account's."""
         if settings is None:
-            settings = resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
+            settings = _pop_settings(kwargs)
         identity = Identity.from_dict(auth_result.get_dict())
         if identity is None:
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
@@ -439,6 +439,11 @@ _SETTING_NAMES = ("base_url", "region", "timeout", "stream_timeout", "retries")
 def _settings_kwargs(kwargs: dict[str, Any], pop: bool = False) -> dict[str, Any]:
     take = kwargs.pop if pop else kwargs.get
     return {name: take(name, None) for name in _SETTING_NAMES}
+
+
+def _pop_settings(kwargs: dict[str, Any]) -> Settings:
+    """Take the connection options out of g4f's kwargs and resolve them."""
+    return resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
 
 
 def _settings_back(settings: Settings) -> dict[str, Any]:
