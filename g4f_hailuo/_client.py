@@ -17,7 +17,8 @@ from typing import Any
 
 import aiohttp
 from g4f import debug
-from g4f.errors import ResponseError, ResponseStatusError
+from g4f.errors import G4FError, ResponseError, ResponseStatusError
+from g4f.errors import TimeoutError as G4FTimeoutError
 from yarl import URL
 
 from ._config import Settings
@@ -36,6 +37,7 @@ __all__ = [
     "fetch_user_info",
     "finish_body",
     "register_device",
+    "transport_error",
 ]
 
 CHAT_PATH = "/v4/api/chat/msg"
@@ -90,7 +92,7 @@ async def _send(
             response = await send()
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             if attempt >= settings.retries or isinstance(error, asyncio.TimeoutError):
-                raise _connection_error(settings, error) from error
+                raise transport_error(settings, error) from error
             reason = type(error).__name__
         else:
             if response.status not in _RETRY_STATUSES or attempt >= settings.retries:
@@ -313,15 +315,27 @@ async def _check_event_stream(response: aiohttp.ClientResponse) -> None:
     )
 
 
-def _connection_error(settings: Settings, error: Exception) -> Exception:
-    from g4f.errors import TimeoutError as G4FTimeoutError
-
-    if isinstance(error, aiohttp.ConnectionTimeoutError):
-        return G4FTimeoutError(
-            f"Could not connect to Hailuo at {settings.origin} within {settings.connect_timeout:g} s"
-        )
+def transport_error(settings: Settings, error: BaseException, received: int | None = None) -> G4FError:
+    """A transport failure as a g4f error: before any answer (``received`` is None),
+    or while reading one, after ``received`` characters of the reply arrived."""
+    name = type(error).__name__
+    if received is None:
+        if isinstance(error, aiohttp.ConnectionTimeoutError):
+            return G4FTimeoutError(
+                f"Could not connect to Hailuo at {settings.origin} within {settings.connect_timeout:g} s"
+            )
+        if isinstance(error, asyncio.TimeoutError):
+            return G4FTimeoutError(
+                f"Hailuo at {settings.origin} did not answer within {settings.read_timeout:g} s"
+            )
+        return ResponseError(f"Cannot reach Hailuo at {settings.origin} ({name})")
     if isinstance(error, asyncio.TimeoutError):
         return G4FTimeoutError(
-            f"Hailuo at {settings.origin} did not answer within {settings.read_timeout:g} s"
+            f"Hailuo at {settings.origin} sent nothing for {settings.read_timeout:g} s"
+            + (f" after {received} characters: the answer is incomplete" if received else "")
         )
-    return ResponseError(f"Cannot reach Hailuo at {settings.origin} ({type(error).__name__})")
+    if received:
+        return ResponseError(
+            f"The connection to Hailuo broke after {received} characters ({name}): the answer is incomplete"
+        )
+    return ResponseError(f"The connection to Hailuo at {settings.origin} failed ({name})")

@@ -23,8 +23,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 from g4f import debug
-from g4f.errors import G4FError, MissingAuthError, ModelNotFoundError, ResponseError
-from g4f.errors import TimeoutError as G4FTimeoutError
+from g4f.errors import G4FError, MissingAuthError, ModelNotFoundError
 from g4f.providers.base_provider import AsyncAuthedProvider, ProviderModelMixin
 from g4f.providers.helper import format_prompt, get_last_user_message
 from g4f.providers.response import AuthResult, RequestLogin
@@ -33,7 +32,7 @@ from g4f.typing import AsyncResult, Messages
 from . import _auth_cache
 from ._accounts import AccountPool, AccountsGone, exclusive, report
 from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
-from ._client import ChatStream, fetch_user_info, finish_body, register_device
+from ._client import ChatStream, fetch_user_info, finish_body, register_device, transport_error
 from ._config import Settings, resolve_settings, seconds_setting
 from ._conversation import Conversation, _field, continued_chat
 from ._errors import HOW_TO_LOGIN, scrub
@@ -181,7 +180,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                     identity = Identity(identity.token, identity.uuid, device_id, identity.user_agent)
                 await fetch_user_info(session, settings, identity)
             except (asyncio.TimeoutError, aiohttp.ClientError) as error:
-                raise _transport_error(settings, error, 0) from error
+                raise transport_error(settings, error, 0) from error
         return identity
 
     @classmethod
@@ -411,26 +410,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                 if interpreter.ended:  # after the last chunk: read the body's end, to reuse the connection
                     await finish_body(response)
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
-            raise _transport_error(settings, error, interpreter.text_length) from error
+            raise transport_error(settings, error, interpreter.text_length) from error
         except G4FError as error:
             message = str(error)
             if identity.token in message:  # defence in depth: never show the token
                 raise type(error)(scrub(message, identity.token)) from None
             raise
-
-
-def _transport_error(settings: Settings, error: BaseException, received: int) -> G4FError:
-    if isinstance(error, asyncio.TimeoutError):
-        return G4FTimeoutError(
-            f"Hailuo at {settings.origin} sent nothing for {settings.read_timeout:g} s"
-            + (f" after {received} characters: the answer is incomplete" if received else "")
-        )
-    if received:
-        return ResponseError(
-            f"The connection to Hailuo broke after {received} characters ({type(error).__name__}):"
-            " the answer is incomplete"
-        )
-    return ResponseError(f"The connection to Hailuo at {settings.origin} failed ({type(error).__name__})")
 
 
 _SETTING_NAMES = ("base_url", "region", "timeout", "stream_timeout", "retries")
