@@ -21,6 +21,8 @@ crlf            normal with every line ending ``\r\n`` (``crlf=1``)
 giant_line      normal with ``size=1000000``
 heartbeat       a data-only type-3 frame (``statusInfo.code`` = ``code``, default 1) before
                 every message frame
+heartbeat_stall ``send_result``, ``after`` (1) message frames, then only type-3 frames, one every
+                0.2 s for ``seconds`` (30), then the rest
 type8_end       normal frames, then data-only ``{"type":8,"data":{}}``; no ``close_chunk``
 isend_only      normal frames (last ``isEnd`` 0), then the body ends
 no_end          every message frame ``isEnd`` 1, then the body ends
@@ -51,7 +53,8 @@ with ``statusInfo`` ``code`` / ``msg``).
 
 Parameters for every scenario: ``frames``, ``size``, ``chars`` (ascii|cjk), ``ascii`` (1:
 ``\uXXXX`` escapes), ``delay`` (seconds between frames), ``split``/``pause``, ``crlf``,
-``event`` (event name of error/heartbeat/type-8 frames), ``fail_first``/``fail_status`` (the first
+``event`` (event name of error/heartbeat/type-8 frames), ``hold`` (seconds the body stays open
+after its last frame, before it ends), ``fail_first``/``fail_status`` (the first
 N requests carrying this exact directive get that HTTP status, default 503), ``tag`` (ignored:
 makes a directive, and so its ``fail_first`` counter, unique). See :class:`Params`.
 """
@@ -130,6 +133,7 @@ class Params:
     retry: int = 7  # Retry-After of http_429
     event: str = ""  # event name of error / heartbeat / type-8 frames (empty: default)
     where: str = "content"  # invalid_utf8: inside a message "content" or a separate "event"
+    hold: float = 0.0  # seconds the body stays open after its last frame
     fail_first: int = 0  # the first N requests with this directive fail with fail_status
     fail_status: int = 503
     tag: str = ""  # ignored; makes a directive (and its fail_first counter) unique
@@ -147,6 +151,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "crlf": {"crlf": 1},
     "giant_line": {"size": 1_000_000},
     "heartbeat": {"code": 1},
+    "heartbeat_stall": {"code": 1},
     "type8_end": {},
     "isend_only": {},
     "no_end": {},
@@ -478,6 +483,17 @@ def _heartbeat(f: _Frames) -> list[Step]:
     return [*steps, f.close_chunk()]
 
 
+HEARTBEAT_INTERVAL = 0.2
+
+
+def _heartbeat_stall(f: _Frames) -> list[Step]:
+    messages = f.messages()
+    beats: list[Step] = []
+    for _ in range(max(1, round(f.p.seconds / HEARTBEAT_INTERVAL))):
+        beats += [f.status_frame(None, 3, f.p.code, f.p.msg or "生成中"), Sleep(HEARTBEAT_INTERVAL)]
+    return [f.send_result(), *messages[: f.p.after], *beats, *messages[f.p.after :], f.close_chunk()]
+
+
 def _type8_end(f: _Frames) -> list[Step]:
     return [f.send_result(), *f.messages(), f.frame(f.p.event or None, {"type": 8, "data": {}})]
 
@@ -565,6 +581,7 @@ def _unknown_event(f: _Frames) -> list[Step]:
 
 _BUILDERS: dict[str, Callable[[_Frames], list[Step]]] = {
     "heartbeat": _heartbeat,
+    "heartbeat_stall": _heartbeat_stall,
     "type8_end": _type8_end,
     "isend_only": _isend_only,
     "no_end": _no_end,
@@ -614,6 +631,8 @@ def finish_plan(steps: list[Step], params: Params, stall_before: float = 0.0) ->
         steps = _interleave_delay(steps, params.delay)
     if params.split:
         steps = _split(steps, params.split, params.pause)
+    if params.hold:
+        steps = [*steps, Sleep(params.hold)]
     return StreamPlan(steps, stall_before)
 
 
