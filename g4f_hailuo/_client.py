@@ -22,7 +22,7 @@ from g4f.errors import TimeoutError as G4FTimeoutError
 from yarl import URL
 
 from ._config import Settings
-from ._errors import describe_body, error_for_code, error_for_status
+from ._errors import describe_body, error_for_code, error_for_status, status_code
 from ._identity import Identity
 from ._request import request_headers, signed_target
 from ._sessions import request_timeout
@@ -51,7 +51,7 @@ BACKOFF_CAP_SECONDS = 8.0  # no single wait is longer
 # After the end marker, the rest of the body (the chunked terminator) is read so
 # the connection can go back to the pool; a body that goes on is cut instead.
 _DRAIN_BYTES = 64 * 1024
-_DRAIN_SECONDS = 1.0
+_DRAIN_SECONDS = 0.25
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -152,8 +152,9 @@ async def call_json(
     status = payload.get("statusInfo") if isinstance(payload, dict) else None
     if not isinstance(status, dict):
         raise ResponseError(f"Hailuo answered {path} without a status")
-    if status.get("code"):
-        raise error_for_code(status["code"], str(status.get("message") or "")[:200])
+    code = status_code(status)
+    if code:
+        raise error_for_code(code, str(status.get("message") or "")[:200])
     data = payload.get("data")
     return data if isinstance(data, dict) else {}
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from g4f.errors import BadRequestError
 
-__all__ = ["REGIONS", "Settings", "resolve_settings", "seconds_setting"]
+__all__ = ["BROWSER_LOGIN_ENV", "REGIONS", "Settings", "resolve_settings", "seconds_setting", "switched_off"]
 
 REGIONS = {
     "intl": "https://www.hailuo.ai",
@@ -18,6 +18,13 @@ REGION_ALIASES = {"international": "intl", "global": "intl", "en": "intl", "chin
 DEFAULT_CONNECT_TIMEOUT = 30.0
 DEFAULT_READ_TIMEOUT = 120.0
 DEFAULT_RETRIES = 2
+BROWSER_LOGIN_ENV = "HAILUOAI_BROWSER_LOGIN"
+_OFF = frozenset({"0", "false", "off", "no"})
+
+
+def switched_off(variable: str) -> bool:
+    """Whether an on-by-default switch is set to 0, false, off or no."""
+    return os.environ.get(variable, "").strip().lower() in _OFF
 
 
 @dataclass(frozen=True)

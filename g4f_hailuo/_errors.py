@@ -18,7 +18,7 @@ from g4f.errors import (
     ResponseStatusError,
 )
 
-__all__ = ["HOW_TO_LOGIN", "describe_body", "error_for_code", "error_for_status", "scrub"]
+__all__ = ["HOW_TO_LOGIN", "describe_body", "error_for_code", "error_for_status", "scrub", "status_code"]
 
 HOW_TO_LOGIN = "give a Hailuo token with api_key=... or HAILUOAI_API_KEY, or log in with `g4f-hailuo login`"
 CODE_BAD_REQUEST = 2
@@ -35,6 +35,19 @@ def scrub(text: str, *secrets: str | None) -> str:
     return text
 
 
+def status_code(status: object) -> int | None:
+    """The business code of a ``statusInfo`` object: an int, also when sent as a
+    numeric string (``"0"`` is success, not an error); ``None`` when absent."""
+    code = status.get("code") if isinstance(status, dict) else None
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        return int(code)
+    return None
+
+
 def describe_body(body: bytes, content_type: str) -> tuple[str, int | None]:
     """A short readable excerpt of an error body, and Hailuo's business code if any."""
     text = body[:4096].decode("utf-8", "replace")
@@ -48,9 +61,8 @@ def describe_body(body: bytes, content_type: str) -> tuple[str, int | None]:
     if isinstance(payload, dict):
         status = payload.get("statusInfo")
         if isinstance(status, dict):
-            code = status.get("code")
             message = str(status.get("message") or "")[:_EXCERPT]
-            return message, code if isinstance(code, int) else None
+            return message, status_code(status)
     text = " ".join(text.split())
     return (text[:_EXCERPT] + "…" if len(text) > _EXCERPT else text), None
 

@@ -17,7 +17,7 @@ from g4f.errors import ResponseError
 from g4f.providers.response import FinishReason, Sources, SuggestedFollowups, TitleGeneration, Usage
 
 from ._conversation import Conversation
-from ._errors import error_for_code
+from ._errors import error_for_code, status_code
 from ._sse import ServerEvent, SSEDecoder
 
 __all__ = ["ReplyInterpreter", "ReplyReader", "estimate_tokens"]
@@ -77,6 +77,12 @@ class ReplyInterpreter:
     def text_length(self) -> int:
         return self._emitted
 
+    @property
+    def answer_final(self) -> bool:
+        """The final ``message_result`` (``isEnd`` 0) arrived: the answer is whole,
+        even if no end marker follows."""
+        return self._answer_final
+
     def on_event(self, event: ServerEvent) -> list[Any]:
         self._events += 1
         if event.event == "close_chunk":
@@ -97,6 +103,8 @@ class ReplyInterpreter:
             return []
         status = payload.get("statusInfo")
         code = status.get("code") if isinstance(status, dict) else None
+        if code and type(code) is not int:  # the hot path tests the usual int 0 only
+            code = status_code(status)
         if code:
             raise error_for_code(code, str(status.get("message") or "")[:200])  # type: ignore[union-attr]
         data = payload.get("data")

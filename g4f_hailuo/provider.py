@@ -17,13 +17,14 @@ import contextlib
 import os
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import aiohttp
 from g4f import debug
-from g4f.errors import G4FError, MissingAuthError, ModelNotFoundError
+from g4f.errors import G4FError, MissingAuthError, MissingRequirementsError, ModelNotFoundError
+from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.base_provider import AsyncAuthedProvider, ProviderModelMixin
 from g4f.providers.helper import format_prompt, get_last_user_message
 from g4f.providers.response import AuthResult, RequestLogin
@@ -33,7 +34,7 @@ from . import _auth_cache
 from ._accounts import AccountPool, AccountsGone, exclusive, report
 from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
 from ._client import ChatStream, fetch_user_info, finish_body, register_device, transport_error
-from ._config import Settings, resolve_settings, seconds_setting
+from ._config import BROWSER_LOGIN_ENV, Settings, resolve_settings, seconds_setting, switched_off
 from ._conversation import Conversation, _field, continued_chat
 from ._errors import HOW_TO_LOGIN, scrub
 from ._identity import Identity, jwt_claims
@@ -147,7 +148,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         300 s), ``headless``. Logging in with another account adds it to the pool.
         Returns a summary without the token."""
         settings = _pop_settings(kwargs)
-        identity = await cls._browser_identity(settings, kwargs)
+        if switched_off(BROWSER_LOGIN_ENV):
+            raise MissingRequirementsError(
+                f"The browser login is switched off here ({BROWSER_LOGIN_ENV}=0): {HOW_TO_LOGIN}"
+            )
+        async with _one_login_at_a_time(settings, kwargs):
+            identity = await cls._browser_identity(settings, kwargs)
         cache_file = cls.get_cache_file()
         cls.write_cache_file(cache_file, AuthResult(**identity.to_dict()))
         AccountPool(settings.origin, [identity]).reinstate(identity)
@@ -244,23 +250,25 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     async def _log_in(cls, settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """One browser login for every request that needs one at the same time;
         the login is cached. Yields what ``on_auth_async`` yields besides the login."""
-        wait = seconds_setting(
-            "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
-        )
-        async with exclusive(f"login {settings.origin}", wait + 30) as my_turn:
-            if not my_turn:
-                raise MissingAuthError(
-                    f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}"
-                )
+        async with _one_login_at_a_time(settings, kwargs):
             found = find_tokens(None, settings.origin)
             if not found.explicit and AccountPool(settings.origin, found.identities).live():
                 return  # another request logged in meanwhile
             auth_result: AuthResult | None = None
-            async for chunk in cls.on_auth_async(proxy=settings.proxy, **_settings_back(settings), **kwargs):
-                if isinstance(chunk, AuthResult):
-                    auth_result = chunk
-                else:
-                    yield chunk
+            try:
+                async for chunk in cls.on_auth_async(
+                    proxy=settings.proxy, **_settings_back(settings), **kwargs
+                ):
+                    if isinstance(chunk, AuthResult):
+                        auth_result = chunk
+                    else:
+                        yield chunk
+            except MissingRequirementsError as error:
+                # E.g. a Chromium without a display on a server: to the caller (and g4f api's
+                # HTTP status) this is a missing login, with the ways to give a token.
+                raise MissingAuthError(
+                    f"No Hailuo token, and the browser login cannot run: {error}. To fix: {HOW_TO_LOGIN}"
+                ) from None
             identity = Identity.from_dict(auth_result.get_dict()) if auth_result is not None else None
             if identity is None:  # pragma: no cover - on_auth_async yields one or raises
                 raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
@@ -276,7 +284,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         source: TokenSource,
         settings: Settings,
         kwargs: dict[str, Any],
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """One reply on one account. Title and conversation are held back until
         the first text, so that a refusal (``_Refused``) can still move the
         reply to another account without the caller seeing the first attempt."""
@@ -286,10 +294,11 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             raise _Refused(identity, error) from None
         held: list[Any] = []
         started = False
+        reply = cls.create_authed(
+            model, messages, auth_result=AuthResult(**identity.to_dict()), settings=settings, **kwargs
+        )
         try:
-            async for chunk in cls.create_authed(
-                model, messages, auth_result=AuthResult(**identity.to_dict()), settings=settings, **kwargs
-            ):
+            async for chunk in reply:
                 if started:
                     yield chunk
                 elif isinstance(chunk, str) and chunk:
@@ -304,6 +313,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             if started:
                 raise
             raise _Refused(identity, error) from None
+        finally:
+            await reply.aclose()  # at once, not when the garbage collector gets to it
         for chunk in held:
             yield chunk
 
@@ -344,12 +355,21 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                 continue
             try:
                 async with pool.lease(prefer, queue_timeout) as identity:
-                    async for chunk in cls._reply(model, messages, identity, source, settings, kwargs):
-                        yield chunk
+                    try:
+                        # aclosing: closing this generator closes the reply (and its
+                        # connection) before the account is handed to the next request.
+                        async with contextlib.aclosing(
+                            cls._reply(model, messages, identity, source, settings, kwargs)
+                        ) as reply:
+                            async for chunk in reply:
+                                yield chunk
+                    except _Refused as error:
+                        # Retired while the lease is held: no waiter gets the refused account.
+                        cls._retire(pool, source, error.identity, str(error.error))
+                        raise
                 return
             except _Refused as error:
                 refused = error.error
-                cls._retire(pool, source, error.identity, str(error.error))
             except AccountsGone:
                 continue
 
@@ -398,13 +418,29 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                     session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
                 ) as response,
             ):
-                # The hot loop: keep it linear in the bytes and free of per-chunk extras.
                 reader = ReplyReader(interpreter)
-                async for data in response.content.iter_any():
-                    for chunk in reader.feed(data):
-                        yield chunk
-                    if reader.ended:
-                        break
+                try:
+                    # The hot loop: keep it linear in the bytes and free of per-chunk extras.
+                    # Heartbeats reset the socket's read timeout, so progress has a deadline of its own.
+                    idle_limit = settings.read_timeout
+                    last_progress = time.monotonic()
+                    async for data in response.content.iter_any():
+                        progressed = False
+                        for chunk in reader.feed(data):
+                            progressed = True
+                            yield chunk
+                        if reader.ended:
+                            break
+                        now = time.monotonic()
+                        if progressed:
+                            last_progress = now
+                        elif now - last_progress > idle_limit:
+                            raise _no_progress(settings, interpreter.text_length)
+                except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+                    if not interpreter.answer_final:
+                        raise
+                    # The final message (isEnd 0) already arrived: the answer is whole.
+                    debug.log(f"HailuoAI: {type(error).__name__} after the final message; answer complete")
                 for chunk in reader.close():
                     yield chunk
                 if interpreter.ended:  # after the last chunk: read the body's end, to reuse the connection
@@ -457,7 +493,29 @@ class _Refused(Exception):
     def __init__(self, identity: Identity, error: MissingAuthError) -> None:
         super().__init__(identity.account)
         self.identity = identity
-        self.error = error
+        message = str(error)
+        # The site's own words may come back to the user: never with the token in them.
+        self.error = type(error)(scrub(message, identity.token)) if identity.token in message else error
+
+
+@contextlib.asynccontextmanager
+async def _one_login_at_a_time(settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[None]:
+    """One browser window per site at a time (the GUI's Login button, requests that
+    need a login): a second one waits for the first, boundedly."""
+    wait = seconds_setting(
+        "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
+    )
+    async with exclusive(f"login {settings.origin}", wait + 30) as my_turn:
+        if not my_turn:
+            raise MissingAuthError(f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}")
+        yield
+
+
+def _no_progress(settings: Settings, received: int) -> G4FTimeoutError:
+    return G4FTimeoutError(
+        f"Hailuo at {settings.origin} sent only keep-alive frames for {settings.read_timeout:g} s"
+        + (f" after {received} characters: the answer is incomplete" if received else "")
+    )
 
 
 def _explicit_tokens(api_key: Any) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import stat
 
 import g4f
 import pytest
-from g4f.errors import MissingAuthError
+from g4f.errors import MissingAuthError, MissingRequirementsError
 from g4f.providers.response import AuthResult, RequestLogin
 
 from g4f_hailuo import _auth_cache
@@ -48,6 +49,24 @@ def test_on_auth_async_is_an_async_generator():
     assert inspect.isasyncgenfunction(HailuoAI.on_auth_async)
 
 
+async def test_on_auth_async_checks_a_given_token_and_yields_its_auth_result(fake):
+    token = fake.issue_token(with_device_id=False)  # so the device is registered first
+    results = [chunk async for chunk in HailuoAI.on_auth_async(api_key=token, base_url=fake.url)]
+    assert len(results) == 1 and isinstance(results[0], AuthResult)
+    auth = results[0].get_dict()
+    assert auth["token"] == token and auth["device_id"].isdigit()
+    assert [r.path for r in fake.requests] == ["/v1/api/user/device/register", "/v1/api/user/info"]
+    assert fake.requests[1].query["device_id"] == auth["device_id"]
+
+
+async def test_on_auth_async_refuses_a_revoked_token(fake, token):
+    fake.revoke(token)
+    with pytest.raises(MissingAuthError, match="401") as raised:
+        async for _ in HailuoAI.on_auth_async(api_key=token, base_url=fake.url):
+            pass
+    assert token not in str(raised.value)
+
+
 def test_without_any_token_the_error_says_how_to_give_one(fake, no_browser):
     with pytest.raises(MissingAuthError) as raised:
         g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url)
@@ -78,10 +97,25 @@ def test_rejected_token_raises_before_any_text_and_never_shows_the_token(fake, t
 
 def test_expired_token_is_refused_before_any_request(fake):
     token = fake.issue_token(expires_in=-60)
-    with pytest.raises(MissingAuthError, match="expired"):
+    with pytest.raises(MissingAuthError, match="expired") as raised:
         g4f.ChatCompletion.create(
             model="", messages=[user("hi")], provider="HailuoAI", api_key=token, base_url=fake.url
         )
+    assert "log in again" in str(raised.value) and "HAILUOAI_API_KEY" in str(raised.value)
+    assert not fake.requests
+
+
+def test_a_browser_that_cannot_start_is_a_missing_login_for_the_caller(fake, monkeypatch):
+    """E.g. Chromium on a server without a display: g4f api answers 401, with the ways to give a token."""
+
+    async def cannot_start(url, **kwargs):
+        raise MissingRequirementsError("Could not start the browser /usr/bin/chromium (FileNotFoundError)")
+
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login", cannot_start)
+    with pytest.raises(MissingAuthError, match="browser login cannot run: Could not start") as raised:
+        g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url)
+    assert "HAILUOAI_API_KEY" in str(raised.value)
     assert not fake.requests
 
 
@@ -255,3 +289,31 @@ def test_browser_login_can_be_switched_off(monkeypatch):
     for off in ("0", "false", "off", "no"):
         monkeypatch.setenv("HAILUOAI_BROWSER_LOGIN", off)
         assert not _browser_login.browser_login_available()
+
+
+def test_the_login_button_honours_the_switch_and_opens_no_browser(fake, fake_browser, monkeypatch):
+    monkeypatch.setenv("HAILUOAI_BROWSER_LOGIN", "0")
+    with pytest.raises(MissingRequirementsError, match="switched off"):
+        asyncio.run(HailuoAI.login(base_url=fake.url))
+    assert fake_browser == [] and not HailuoAI.get_cache_file().exists()
+
+
+def test_two_login_clicks_at_once_open_one_browser_window_at_a_time(fake, monkeypatch):
+    open_windows: list[int] = []
+    most_open = 0
+
+    async def slow_login(url, **kwargs):
+        nonlocal most_open
+        open_windows.append(1)
+        most_open = max(most_open, len(open_windows))
+        await asyncio.sleep(0.2)
+        open_windows.pop()
+        return BrowserLogin(token=fake.issue_token(), device_id=None, uuid=None, user_agent=None)
+
+    monkeypatch.setattr("g4f_hailuo.provider.browser_login", slow_login)
+
+    async def two_clicks():
+        return await asyncio.gather(HailuoAI.login(base_url=fake.url), HailuoAI.login(base_url=fake.url))
+
+    first, second = asyncio.run(two_clicks())
+    assert most_open == 1 and {first["logins"], second["logins"]} == {1, 2}

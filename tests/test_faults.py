@@ -164,12 +164,13 @@ def test_server_errors_beyond_the_retries_give_the_status_error(fake, token, wai
 @pytest.mark.parametrize(
     ("scenario", "error"),
     [
+        ("drop after=0", ResponseError),
         ("drop after=1", ResponseError),
         ("stream_error after=1", ResponseError),
         ("no_end", ResponseError),
         ("stall_during seconds=30", G4FTimeoutError),
     ],
-    ids=["drop", "stream_error", "no_end", "stall_during"],
+    ids=["drop-after-send_result", "drop", "stream_error", "no_end", "stall_during"],
 )
 def test_nothing_is_retried_once_the_reply_started(fake, token, waits, scenario, error):
     with pytest.raises(error):
@@ -190,6 +191,39 @@ def test_client_errors_are_never_retried(fake, token, waits, scenario, error):
     with pytest.raises(error):
         ask(fake, token, f"[[scenario:{scenario}]] hi", retries=3)
     assert waits == [] and len(fake.chat_requests()) == 1
+
+
+def test_a_stall_before_the_reply_is_not_retried(fake, token, waits):
+    """A timeout is the caller's bound: retrying would multiply it."""
+    started = time.monotonic()
+    with pytest.raises(G4FTimeoutError, match="did not answer within 1 s"):
+        ask(fake, token, "[[scenario:stall_before seconds=30]] hi", retries=3, timeout=1)
+    assert time.monotonic() - started < 3
+    assert waits == [] and len(fake.chat_requests()) == 1
+
+
+def test_a_connect_timeout_is_not_retried(token, waits, monkeypatch):
+    attempts: list[object] = []
+
+    async def never_connects(self, *args, **kwargs):
+        attempts.append(args)
+        await asyncio.sleep(30)
+
+    # aiohttp connects through the loop's sock_connect (happy eyeballs): that never answers.
+    monkeypatch.setattr(asyncio.selector_events.BaseSelectorEventLoop, "sock_connect", never_connects)
+    started = time.monotonic()
+    with pytest.raises(G4FTimeoutError, match=r"Could not connect to Hailuo .* within 0\.5 s"):
+        g4f.ChatCompletion.create(
+            model="MiniMax",
+            messages=user("hi"),
+            provider="HailuoAI",
+            api_key=token,
+            base_url="http://127.0.0.1:9",
+            retries=3,
+            timeout=0.5,
+        )
+    assert time.monotonic() - started < 3
+    assert len(attempts) == 1 and waits == []
 
 
 # -- the message on the wire -------------------------------------------------------------------------
@@ -219,6 +253,45 @@ def test_a_stall_during_a_non_stream_call_times_out_promptly(fake, token):
     with pytest.raises(G4FTimeoutError, match="incomplete"):
         ask(fake, token, "[[scenario:stall_during seconds=30]] hi", timeout=1)
     assert time.monotonic() - started < 5
+
+
+def test_heartbeats_alone_do_not_keep_a_reply_alive(fake, token):
+    """Keep-alive frames reset the socket's read timeout; without new text the
+    reply still times out, with what arrived so far."""
+    prompt = "[[scenario:heartbeat_stall seconds=30]] hi"
+    chunks: list[object] = []
+    started = time.monotonic()
+    with pytest.raises(G4FTimeoutError, match=r"keep-alive frames for 1 s after .* incomplete"):
+        for chunk in ask(fake, token, prompt, stream=True, stream_timeout=1):
+            chunks.append(chunk)
+    assert time.monotonic() - started < 5
+    assert text_of(chunks) and fake.reply_for(prompt, 1).startswith(text_of(chunks))
+    assert not any(isinstance(c, FinishReason) for c in chunks)
+
+
+def test_occasional_heartbeats_between_frames_do_not_time_out(fake, token):
+    prompt = "[[scenario:heartbeat_stall seconds=0.6]] hi"
+    assert ask(fake, token, prompt, stream_timeout=1) == fake.reply_for(prompt, 1)
+
+
+@pytest.mark.parametrize("scenario", ["normal hold=30", "type8_end hold=30"], ids=["close_chunk", "type8"])
+def test_reading_stops_at_the_end_marker(fake, token, scenario):
+    """The body may stay open after the end marker: the answer is complete anyway."""
+    prompt = f"[[scenario:{scenario}]] hi"
+    started = time.monotonic()
+    chunks = list(ask(fake, token, prompt, stream=True, stream_timeout=20))
+    assert time.monotonic() - started < 2
+    assert text_of(chunks) == fake.reply_for(prompt, 1)
+    assert isinstance(chunks[-1], FinishReason)
+
+
+def test_a_stall_after_the_final_message_keeps_the_whole_answer(fake, token, debug_log):
+    """``isEnd`` 0 marks the final message: a timeout after it loses nothing."""
+    prompt = "[[scenario:isend_only hold=30]] hi"
+    chunks = list(ask(fake, token, prompt, stream=True, stream_timeout=1))
+    assert text_of(chunks) == fake.reply_for(prompt, 1)
+    assert isinstance(chunks[-1], FinishReason)
+    assert any("after the final message" in line for line in debug_log), debug_log
 
 
 # -- skipped frames leave a trace -----------------------------------------------------------------

@@ -126,6 +126,19 @@ def test_in_stream_status_codes_raise_with_the_servers_message(code, error):
         interpreter.on_event(bad)
 
 
+def test_status_codes_sent_as_strings_are_read_as_numbers():
+    """``"0"`` is success, not an error; ``"1000"`` is the error 1000."""
+    ok = {"code": "0", "message": "成功"}
+    data = {"messageResult": {"chatID": "1", "msgID": "2", "isEnd": 0, "content": "fine"}}
+    good = ServerEvent("message_result", json.dumps({"type": 2, "statusInfo": ok, "data": data}))
+    assert text(run([send_result(), good, CLOSE])) == "fine"
+    busy = {"code": "1000", "message": "忙"}
+    bad = ServerEvent("message_result", json.dumps({"type": 2, "statusInfo": busy}))
+    interpreter = ReplyInterpreter(account="a")
+    with pytest.raises(ResponseError, match="Hailuo error 1000: 忙"):
+        interpreter.on_event(bad)
+
+
 def test_malformed_and_unknown_frames_are_skipped():
     events = [
         send_result(),
