@@ -34,7 +34,7 @@ __all__ = ["AccountPool", "AccountsGone", "exclusive", "report", "reset"]
 
 logger = logging.getLogger("g4f_hailuo")
 
-_MAX_SLOTS = 4096  # idle slots beyond this are forgotten, least recently used first
+_MAX_SLOTS = 4096  # idle live slots beyond this are forgotten, least recently used first
 
 
 class AccountsGone(Exception):
@@ -119,12 +119,18 @@ def _release(key: str) -> None:
         _hand_over(slot)
 
 
+def _forgettable(slot: _Slot, wanted: set[str]) -> bool:
+    """A slot whose loss changes nothing: idle, awaited by nobody, and not retired
+    (a forgotten retired account would come back live the next time it is given)."""
+    return not slot.busy and slot.retired is None and slot.key not in wanted
+
+
 def _forget_idle_slots() -> None:
     if len(_slots) <= _MAX_SLOTS:
         return
     wanted = {key for waiter in _waiters for key in waiter.eligible}
     idle = sorted(
-        (slot for slot in _slots.values() if not slot.busy and slot.key not in wanted),
+        (slot for slot in _slots.values() if _forgettable(slot, wanted)),
         key=lambda slot: slot.last_used,
     )
     for slot in idle[: len(_slots) - _MAX_SLOTS]:

@@ -4,6 +4,10 @@ The file holds the newest login at its top level (``token``, ``uuid``,
 ``device_id``, ``user_agent``: the shape of one g4f ``AuthResult``), and any
 older logins of *other* accounts under ``other_logins``, newest first. With one
 login it is exactly the one-login file of earlier releases.
+
+Changes (read-modify-write) hold a lock across threads and, on POSIX, across
+processes (``g4f api --workers N``): ``flock`` on a ``<file>.lock`` beside it,
+removed again when done. On Windows only the threads of one process are serialized.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,68 @@ OTHER_LOGINS = "other_logins"
 # Read-modify-write of the file, across the threads of this process (g4f's GUI
 # serves each request on its own thread and event loop).
 _lock = threading.RLock()
+# The lock files this process holds (only the thread holding ``_lock`` touches it):
+# nested changes (add_login -> write_logins -> delete_auth) take the file lock once.
+_held: set[str] = set()
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _flock(lock: Path) -> int:
+    """An open, exclusively locked descriptor of ``lock`` (POSIX).
+
+    The holder removes the file when done, so a lock taken on a file that was
+    removed (or replaced) meanwhile protects nothing: take it again."""
+    import fcntl
+
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            opened, current = os.fstat(fd), os.stat(lock)
+            if (opened.st_dev, opened.st_ino) == (current.st_dev, current.st_ino):
+                return fd
+        except FileNotFoundError:  # removed by the holder before us
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the cache file's lock, across threads and (on POSIX) processes."""
+    with _lock:
+        lock = _lock_path(path)
+        if sys.platform == "win32" or str(lock) in _held:
+            yield
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = _flock(lock)
+        _held.add(str(lock))
+        try:
+            yield
+        finally:
+            _held.discard(str(lock))
+            with contextlib.suppress(OSError):
+                os.unlink(lock)  # while still locked: the next holder sees it is gone
+            os.close(fd)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (POSIX; best effort: not every
+    file system can sync a directory, and the rename itself is done)."""
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def auth_file() -> Path:
@@ -72,10 +140,13 @@ def write_auth(path: Path, data: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    _sync_directory(path.parent)
 
 
 def delete_auth(path: Path) -> None:
-    with _lock, contextlib.suppress(FileNotFoundError):
+    if not path.parent.is_dir():
+        return  # nothing to delete; and no cookies dir made for the lock
+    with _locked(path), contextlib.suppress(FileNotFoundError):
         path.unlink()
 
 
@@ -105,7 +176,7 @@ def read_logins(path: Path) -> list[dict[str, Any]]:
 
 def write_logins(path: Path, logins: list[dict[str, Any]]) -> None:
     """Store ``logins`` (newest first); no login at all deletes the file."""
-    with _lock:
+    with _locked(path):
         if not logins:
             delete_auth(path)
             return
@@ -121,7 +192,7 @@ def add_login(path: Path, login: dict[str, Any], *, newest: bool = True) -> None
     """Store ``login``, replacing any stored login of the same account: as the
     newest one, or (``newest=False``) where the replaced one stood."""
     key = login_key(login["token"])
-    with _lock:
+    with _locked(path):
         logins = read_logins(path)
         position = next((i for i, old in enumerate(logins) if login_key(old["token"]) == key), None)
         if position is not None:
@@ -132,7 +203,9 @@ def add_login(path: Path, login: dict[str, Any], *, newest: bool = True) -> None
 
 def remove_login(path: Path, token: str) -> bool:
     """Forget the login holding ``token``; whether there was one."""
-    with _lock:
+    if not path.exists():
+        return False
+    with _locked(path):
         logins = read_logins(path)
         kept = [login for login in logins if login["token"] != token]
         if len(kept) == len(logins):

@@ -1,9 +1,11 @@
 """Log in through a real browser (the ``browser`` extra: nodriver).
 
 Opens the site in Chrome/Chromium with a fresh, temporary profile, waits until
-the user has logged in (``localStorage._token``), then reads the device
-identity the site stored (``USER_HARD_WARE_INFO``, ``UNIQUE_USER_ID``) and the
-browser's user agent, closes the browser and deletes the profile.
+the user has logged in (``localStorage._token`` holds a token that is not a
+guest's: claims ``user.isAnonymous``), then reads the device identity the site
+stored (``USER_HARD_WARE_INFO``, ``UNIQUE_USER_ID``) and the browser's user
+agent, closes the browser and deletes the profile. One deadline bounds it all:
+starting the browser, loading the page and the wait.
 
 nodriver is used directly rather than through g4f's helpers: g4f >= 8.8 drives
 its own CDP client, which shares one browser per profile and places headful
@@ -21,11 +23,12 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from g4f.errors import MissingAuthError, MissingRequirementsError
+
+from ._identity import is_guest_token
 
 __all__ = [
     "DEFAULT_LOGIN_TIMEOUT",
@@ -125,44 +128,59 @@ async def browser_login(
     headless: bool = False,
 ) -> BrowserLogin:
     """Open ``url`` in a browser window and wait, at most ``timeout`` seconds
-    (starting the browser included), for the user to log in."""
+    (starting the browser and loading the page included), for the user to log in."""
     if importlib.util.find_spec("nodriver") is None:
         raise MissingRequirementsError(NO_NODRIVER)
     executable = find_browser()
     if executable is None:
         raise MissingRequirementsError(NO_BROWSER)
-    import nodriver
-
-    deadline = time.monotonic() + timeout
     args = list(_BROWSER_ARGS)
     if headless:
         args.append("--disable-gpu")
     if proxy:
         args.append(f"--proxy-server={proxy}")
     profile = tempfile.mkdtemp(prefix="g4f-hailuo-login-")
+    started: list[Any] = []  # the browser, once nodriver hands it over
     try:
-        try:
-            browser = await nodriver.start(
-                headless=headless,
-                browser_executable_path=executable,
-                browser_args=args,
-                user_data_dir=profile,
-            )
-        except Exception as error:
-            raise MissingRequirementsError(
-                f"Could not start the browser {executable} ({type(error).__name__}); without a display,"
-                " use a token instead (g4f-hailuo login, or HAILUOAI_API_KEY), or set"
-                " G4F_BROWSER_EXECUTABLE_PATH to another Chrome/Chromium"
-            ) from None
-        try:
-            return await _wait_for_login(browser, url, timeout, deadline)
-        finally:
-            await _stop(browser)
+        login = _start_and_wait(executable, args, profile, url, headless, started)
+        return await asyncio.wait_for(login, timeout)
+    except asyncio.TimeoutError:
+        raise MissingAuthError(
+            f"No Hailuo login within {timeout:g} s in the browser window"
+            " (log in on the site's page, or allow more time with login_timeout / HAILUOAI_LOGIN_TIMEOUT)"
+        ) from None
     finally:
+        # Outside the deadline, so that stopping is never cut short; a start cut short
+        # by the deadline has registered its browser with nodriver but not returned it.
+        for browser in _unique([*started, *_registered_with(profile)]):
+            await _stop(browser)
         shutil.rmtree(profile, ignore_errors=True)
 
 
-async def _wait_for_login(browser: Any, url: str, timeout: float, deadline: float) -> BrowserLogin:
+async def _start_and_wait(
+    executable: str, args: list[str], profile: str, url: str, headless: bool, started: list[Any]
+) -> BrowserLogin:
+    import nodriver
+
+    try:
+        browser = await nodriver.start(
+            headless=headless,
+            browser_executable_path=executable,
+            browser_args=args,
+            user_data_dir=profile,
+        )
+    except Exception as error:
+        raise MissingRequirementsError(
+            f"Could not start the browser {executable} ({type(error).__name__}); without a display,"
+            " use a token instead (g4f-hailuo login, or HAILUOAI_API_KEY), or set"
+            " G4F_BROWSER_EXECUTABLE_PATH to another Chrome/Chromium"
+        ) from None
+    started.append(browser)
+    return await _wait_for_login(browser, url)
+
+
+async def _wait_for_login(browser: Any, url: str) -> BrowserLogin:
+    """Poll the page's localStorage until it holds a login (the caller bounds the wait)."""
     page = await browser.get(url)
     while True:
         if _exited(browser):
@@ -176,12 +194,21 @@ async def _wait_for_login(browser: Any, url: str, timeout: float, deadline: floa
         found = _parse(stored)
         if found is not None:
             return found
-        if time.monotonic() >= deadline:
-            raise MissingAuthError(
-                f"No Hailuo login within {timeout:g} s in the browser window"
-                " (log in on the site's page, or allow more time with login_timeout / HAILUOAI_LOGIN_TIMEOUT)"
-            )
         await asyncio.sleep(_POLL_SECONDS)
+
+
+def _registered_with(profile: str) -> list[Any]:
+    """The browsers nodriver has started with ``profile``."""
+    util = sys.modules.get("nodriver.core.util")
+    try:
+        instances = list(util.get_registered_instances())  # type: ignore[union-attr]
+    except Exception:  # not imported, or another nodriver
+        return []
+    return [b for b in instances if str(getattr(getattr(b, "config", None), "user_data_dir", "")) == profile]
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    return list({id(item): item for item in items}.values())
 
 
 def _exited(browser: Any) -> bool:
@@ -228,6 +255,7 @@ def storage_value(value: Any) -> str | None:
 
 
 def _parse(stored: object) -> BrowserLogin | None:
+    """The login in the page's storage; ``None`` while there is none, or only a guest's."""
     try:
         values = json.loads(stored) if isinstance(stored, str) else None
     except ValueError:
@@ -235,7 +263,7 @@ def _parse(stored: object) -> BrowserLogin | None:
     if not isinstance(values, dict):
         return None
     token = storage_value(values.get("token"))
-    if not token or token in ("null", "undefined"):
+    if not token or token in ("null", "undefined") or is_guest_token(token):
         return None
     device = storage_value(values.get("device"))
     return BrowserLogin(

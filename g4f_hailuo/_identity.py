@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_USER_AGENT",
     "Identity",
     "claims_device_id",
+    "is_guest_token",
     "jwt_claims",
     "stable_client_uuid",
     "token_expiry",
@@ -49,6 +50,12 @@ def claims_device_id(claims: dict[str, Any]) -> str | None:
     device = _user(claims).get("deviceID")
     device = str(device) if isinstance(device, (str, int)) else ""
     return device if device.isdigit() else None
+
+
+def is_guest_token(token: str) -> bool:
+    """Whether the token's claims say it is a guest session (``user.isAnonymous``), not a
+    login. A token without claims is not known to be a guest."""
+    return _user(jwt_claims(token)).get("isAnonymous") is True
 
 
 def token_expiry(claims: dict[str, Any]) -> float | None:

@@ -9,8 +9,10 @@
    sees the same token. Only this one variable is read from it;
 4. the cached browser login(s) (``auth_g4f_hailuo.json``, see ``_auth_cache``);
 5. ``*.har`` files and localStorage / cookie exports (``*.json``) in the cookies
-   dir (its top level): the newest ``token`` header of a Hailuo request, or the
-   ``_token`` entry of a Hailuo localStorage / cookie export.
+   dir (its top level): per ``.har`` the newest ``token`` header of a Hailuo
+   request, per export its ``_token`` entry. Guest tokens (claims
+   ``user.isAnonymous``) are skipped: they are no login. A file that cannot be
+   read is skipped with a debug log line.
 
 Several tokens form a pool (see ``_accounts``). Sources 1-3 are *explicit*:
 used as given, never written to disk, never replaced by a browser login.
@@ -31,7 +33,7 @@ from g4f import debug
 
 from . import _auth_cache
 from ._browser_login import storage_value
-from ._identity import Identity
+from ._identity import Identity, is_guest_token
 
 __all__ = [
     "CACHE",
@@ -182,13 +184,13 @@ class _Found:
         return f"_Found(file={self.file!r}, when={self.when!r})"
 
 
-# (path, hosts) -> ((mtime_ns, size), what it holds): a .har is parsed again only when it changes.
-_parsed: dict[tuple[Path, tuple[str, ...]], tuple[tuple[int, int], list[_Found]]] = {}
+# (path, hosts) -> ((mtime_ns, size), its token): a file is parsed again only when it changes.
+_parsed: dict[tuple[Path, tuple[str, ...]], tuple[tuple[int, int], _Found | None]] = {}
 
 
 def tokens_in_files(directory: Path, origin: str) -> tuple[tuple[Identity, ...], tuple[str, ...]]:
-    """The newest token of each account found in the ``.har`` files and
-    exports at the top of ``directory`` (newest first), and the files used."""
+    """One token per file (``.har`` files and exports at the top of
+    ``directory``), the newest per account, newest first; and the files used."""
     hosts = _hosts(origin)
     found: dict[str, _Found] = {}
     try:
@@ -198,52 +200,76 @@ def tokens_in_files(directory: Path, origin: str) -> tuple[tuple[Identity, ...],
     for path in paths:
         if path.name.startswith("auth_"):  # g4f's login caches (ours included)
             continue
-        for item in _found_in(path, hosts):
-            key = _auth_cache.login_key(item.token)
-            if key not in found or item.when > found[key].when:
-                found[key] = item
+        item = _found_in(path, hosts)
+        if item is None:
+            continue
+        key = _auth_cache.login_key(item.token)
+        if key not in found or item.when > found[key].when:
+            found[key] = item
     newest = sorted(found.values(), key=lambda item: item.when, reverse=True)
     identities = tuple(identity_from(i.token, i.uuid, i.device_id, i.user_agent) for i in newest)
     files = tuple(dict.fromkeys(item.file for item in newest))
     return identities, files
 
 
+def _hostname(url: str) -> str | None:
+    """The URL's host, ``None`` when there is none or the URL is malformed (``https://[x``)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 def _hosts(origin: str) -> tuple[str, ...]:
-    own = urlsplit(origin).hostname
+    own = _hostname(origin)
     return (*HAILUO_HOSTS, own) if own else HAILUO_HOSTS
 
 
 def _is_hailuo(url_or_host: Any, hosts: Iterable[str]) -> bool:
     if not isinstance(url_or_host, str) or not url_or_host:
         return False
-    host = urlsplit(url_or_host).hostname if "//" in url_or_host else url_or_host.lstrip(".").lower()
+    host = _hostname(url_or_host) if "//" in url_or_host else url_or_host.lstrip(".").lower()
     return bool(host) and any(host == h or host.endswith("." + h) for h in hosts)  # type: ignore[union-attr]
 
 
-def _found_in(path: Path, hosts: tuple[str, ...]) -> list[_Found]:
+def _found_in(path: Path, hosts: tuple[str, ...]) -> _Found | None:
     try:
         stat = path.stat()
     except OSError:
-        return []
+        return None
     if stat.st_size > (_MAX_HAR_BYTES if path.suffix == ".har" else _MAX_JSON_BYTES):
         debug.log(f"HailuoAI: skipped {path.name} ({stat.st_size} bytes): too big to look for a token in")
-        return []
+        return None
     signature = (stat.st_mtime_ns, stat.st_size)
     cached = _parsed.get((path, hosts))
     if cached is None or cached[0] != signature:
-        try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            data = None
-        found = (
-            _from_har(data, hosts, stat.st_mtime, path.name)
-            if path.suffix == ".har"
-            else _from_export(data, hosts, stat.st_mtime, path.name)
-        )
         if len(_parsed) >= 256:
             _parsed.clear()
-        cached = _parsed[(path, hosts)] = (signature, found)
+        # cached even when nothing was found: a bad file is logged once, not on every chat
+        cached = _parsed[(path, hosts)] = (signature, _token_of_file(path, hosts, stat.st_mtime))
     return cached[1]
+
+
+def _token_of_file(path: Path, hosts: tuple[str, ...], mtime: float) -> _Found | None:
+    """The one token a file gives: the newest of a .har, the first of an export."""
+    try:
+        data = json.loads(path.read_bytes())
+        har = path.suffix == ".har"
+        found = (_from_har if har else _from_export)(data, hosts, mtime, path.name)
+    except Exception as error:  # whatever is wrong with one file must not break a chat
+        debug.log(f"HailuoAI: skipped {path.name}: not a readable .har or export ({type(error).__name__})")
+        return None
+    logins = [item for item in found if not is_guest_token(item.token)]
+    if found and not logins:
+        debug.log(f"HailuoAI: skipped {path.name}: it holds only a guest token (not logged in)")
+    if not logins:
+        return None
+    return _newest(logins) if har else logins[0]
+
+
+def _newest(found: list[_Found]) -> _Found:
+    """The latest by time; of equal times the later in the file."""
+    return max(enumerate(found), key=lambda pair: (pair[1].when, pair[0]))[1]
 
 
 def _timestamp(value: Any, default: float) -> float:
@@ -258,30 +284,35 @@ def _timestamp(value: Any, default: float) -> float:
     return when.timestamp()
 
 
+def _header_map(headers: Any) -> dict[str, Any]:
+    """HAR headers (``[{"name", "value"}]``) by lower-case name; ``{}`` for anything else."""
+    if not isinstance(headers, list):
+        return {}
+    return {str(h.get("name", "")).lower(): h.get("value") for h in headers if isinstance(h, dict)}
+
+
 def _from_har(data: Any, hosts: tuple[str, ...], mtime: float, name: str) -> list[_Found]:
+    """The token headers of the Hailuo requests, in the file's order."""
     log = data.get("log") if isinstance(data, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     found: list[_Found] = []
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+    for entry in entries if isinstance(entries, list) else []:
         request = entry.get("request") if isinstance(entry, dict) else None
         if not isinstance(request, dict) or not _is_hailuo(request.get("url"), hosts):
             continue
-        headers = {
-            str(h.get("name", "")).lower(): h.get("value")
-            for h in request.get("headers") or []
-            if isinstance(h, dict)
-        }
+        headers = _header_map(request.get("headers"))
         token = headers.get("token")
         if not isinstance(token, str) or not token.strip():
             continue
         query = {key: values[0] for key, values in parse_qs(urlsplit(request["url"]).query).items()}
+        user_agent = headers.get("user-agent")
         found.append(
             _Found(
                 token=token.strip(),
                 uuid=query.get("uuid"),
                 device_id=query.get("device_id"),
-                user_agent=headers.get("user-agent"),
-                when=_timestamp(entry.get("startedDateTime"), mtime) + index * 1e-6,
+                user_agent=user_agent if isinstance(user_agent, str) else None,
+                when=_timestamp(entry.get("startedDateTime"), mtime),
                 file=name,
             )
         )
@@ -337,11 +368,13 @@ def _from_export(data: Any, hosts: tuple[str, ...], mtime: float, name: str) -> 
     if not isinstance(data, dict):
         return []
     if "origins" in data or "cookies" in data:
-        found = _from_cookies(data.get("cookies"), hosts, mtime, name)
-        for origin in data.get("origins") or []:
+        # localStorage first: that is where the site keeps its token
+        found: list[_Found] = []
+        origins = data.get("origins")
+        for origin in origins if isinstance(origins, list) else []:
             if isinstance(origin, dict) and _is_hailuo(origin.get("origin"), hosts):
                 found += _from_storage(_pairs(origin.get("localStorage")), mtime, name)
-        return found
+        return found + _from_cookies(data.get("cookies"), hosts, mtime, name)
     if "localStorage" in data:
         where = data.get("origin") or data.get("url")
         hailuo = _is_hailuo(where, hosts) if where is not None else "hailuo" in name.lower()

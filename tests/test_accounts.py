@@ -19,7 +19,7 @@ import pytest
 from g4f.errors import MissingAuthError, RateLimitError
 from g4f.providers.response import AuthResult
 
-from g4f_hailuo import _auth_cache
+from g4f_hailuo import _accounts, _auth_cache
 from g4f_hailuo._accounts import AccountPool, AccountsGone
 from g4f_hailuo._conversation import token_fingerprint
 from g4f_hailuo._identity import Identity
@@ -355,6 +355,18 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_hands_nothing_on():
             await waiter
     async with pool.lease(None, 0.1):  # free again: the cancelled waiter took nothing
         pass
+
+
+def test_a_retired_account_stays_retired_when_idle_accounts_are_forgotten(monkeypatch):
+    monkeypatch.setattr(_accounts, "_MAX_SLOTS", 3)  # instead of thousands of accounts
+    (banned,) = accounts = [Identity("token-banned", "uuid-banned", "1")]
+    AccountPool("http://pool.test/forget", accounts).retire(banned, "banned")
+    for n in range(5):  # other pools' idle accounts push the count past the limit
+        AccountPool(f"http://pool.test/forget-{n}", identities(3))
+    again = AccountPool("http://pool.test/forget", accounts)
+    assert again.live() == [] and again.retired_reasons() == [(banned.account, "banned")]
+    live = AccountPool("http://pool.test/forget-0", identities(3))
+    assert live.live() == identities(3)  # a forgotten idle account just comes back
 
 
 def test_the_pool_shows_no_token():

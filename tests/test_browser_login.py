@@ -13,17 +13,21 @@ Needs Chromium (``apt-get install -y chromium``) and nodriver (``pip install nod
 from __future__ import annotations
 
 import asyncio
+import base64
 import glob
 import importlib.util
 import json
 import os
 import stat
+import sys
 import tempfile
 import time
+import types
 from collections.abc import Iterator
 
 import g4f
 import pytest
+from aiohttp import web
 from g4f.errors import MissingAuthError, MissingRequirementsError
 
 from g4f_hailuo import _browser_login
@@ -200,3 +204,132 @@ def test_the_fake_sites_login_page_without_a_browser(fake):
     assert g4f.ChatCompletion.create(
         model="", messages=[user("bob here")], provider="HailuoAI", api_key=login["token"], base_url=fake.url
     ) == fake.reply_for("bob here", 1)
+
+
+# -- guest tokens and the one deadline (a stand-in for nodriver) -----------------------------------
+
+
+def jwt(**user: object) -> str:
+    """A JWT-shaped token with these ``user`` claims (only the claims are read here)."""
+    claims = base64.urlsafe_b64encode(json.dumps({"user": {"id": "1", **user}}).encode()).decode()
+    return f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip('=')}.sig"
+
+
+GUEST, LOGIN = jwt(isAnonymous=True), jwt(isAnonymous=False)
+
+
+def storage(token: str | None) -> str:
+    return json.dumps({"token": token, "device": "123", "uuid": "u-1", "ua": "UA"})
+
+
+@pytest.mark.parametrize(
+    ("token", "accepted"),
+    [(GUEST, False), (LOGIN, True), (jwt(), True), ("not-a-jwt", True)],
+    ids=["guest", "login", "no-isAnonymous-claim", "no-claims"],
+)
+def test_a_guest_token_in_storage_is_not_a_login_yet(token, accepted):
+    found = _browser_login._parse(storage(token))
+    assert (found is not None and found.token == token) == accepted
+
+
+class FakeBrowser:
+    """What ``_browser_login`` uses of a nodriver browser; ``get`` answers ``page``, or hangs."""
+
+    def __init__(self, profile: str, page: object | None = None) -> None:
+        self.config = types.SimpleNamespace(user_data_dir=profile)
+        self.targets: list[object] = []
+        self.page = page
+        self.closed = False
+
+    async def get(self, url: str) -> object:
+        if self.page is None:
+            await asyncio.sleep(3600)  # a first page load that never ends
+        return self.page
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class StoragePage:
+    """A page whose localStorage holds each of ``tokens`` in turn (the last one stays)."""
+
+    def __init__(self, *tokens: str) -> None:
+        self.tokens = list(tokens)
+
+    async def evaluate(self, script: str) -> str:
+        return storage(self.tokens.pop(0) if len(self.tokens) > 1 else self.tokens[0])
+
+
+@pytest.fixture
+def fake_nodriver(monkeypatch) -> types.SimpleNamespace:
+    """nodriver and a browser as stand-ins; set ``.start`` to what ``nodriver.start`` does."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: object() if name == "nodriver" else real_find_spec(name, *a),
+    )
+    monkeypatch.setattr(_browser_login, "find_browser", lambda: "/usr/bin/true")
+    monkeypatch.setattr(_browser_login, "_POLL_SECONDS", 0.01)
+    registry: set[object] = set()
+    module = types.SimpleNamespace(start=None, registry=registry, browsers=[], profiles=[])
+    monkeypatch.setitem(sys.modules, "nodriver", module)
+    util = types.SimpleNamespace(get_registered_instances=lambda: registry)
+    monkeypatch.setitem(sys.modules, "nodriver.core.util", util)
+    return module
+
+
+async def test_the_browser_login_waits_past_a_guest_token(fake_nodriver):
+    async def start(*, user_data_dir: str, **kwargs: object) -> FakeBrowser:
+        fake_nodriver.browsers.append(FakeBrowser(user_data_dir, StoragePage("null", GUEST, GUEST, LOGIN)))
+        return fake_nodriver.browsers[-1]
+
+    fake_nodriver.start = start
+    found = await asyncio.wait_for(browser_login("http://site.test/", timeout=5), 10)
+    assert found.token == LOGIN and fake_nodriver.browsers[0].closed
+
+
+@pytest.mark.parametrize("hangs", ["starting the browser", "loading the first page"])
+async def test_the_deadline_covers_the_whole_login(fake_nodriver, hangs):
+    async def start(*, user_data_dir: str, **kwargs: object) -> FakeBrowser:
+        browser = FakeBrowser(user_data_dir)  # its get() hangs
+        fake_nodriver.browsers.append(browser)
+        fake_nodriver.profiles.append(user_data_dir)
+        if hangs == "starting the browser":
+            fake_nodriver.registry.add(browser)  # as nodriver does once the process runs
+            await asyncio.sleep(3600)
+        return browser
+
+    fake_nodriver.start = start
+    started = time.monotonic()
+    with pytest.raises(MissingAuthError, match=r"No Hailuo login within 0.5 s") as raised:
+        await asyncio.wait_for(browser_login("http://site.test/", timeout=0.5), 10)
+    assert time.monotonic() - started < 5 and "login_timeout" in str(raised.value)
+    (browser,) = fake_nodriver.browsers
+    assert browser.closed, "the browser was left running"
+    assert not os.path.exists(fake_nodriver.profiles[0]), "the temporary profile was left behind"
+
+
+async def test_a_guest_token_on_a_real_page_is_waited_past(real_browser):
+    """The site's page first stores a guest token, then (the user logged in) the login's."""
+    page = (
+        f"<!DOCTYPE html><html><body><script>localStorage.setItem('_token', {json.dumps(GUEST)});"
+        f" setTimeout(function () {{ localStorage.setItem('_token', {json.dumps(LOGIN)}); }}, 1500);"
+        "</script></body></html>"
+    )
+
+    async def home(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", home)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        found = await browser_login(f"http://127.0.0.1:{port}/", headless=True, timeout=LOGIN_TIMEOUT)
+    finally:
+        await runner.cleanup()
+    assert found.token == LOGIN

@@ -3,9 +3,11 @@ login(s), .har files and localStorage/cookie exports in g4f's cookies dir."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import g4f
 import pytest
@@ -40,7 +42,7 @@ def har_entry(url: str, token: str | None, when: str, ua: str = UA) -> dict:
     }
 
 
-def write_har(directory: Path, name: str, *entries: dict) -> Path:
+def write_har(directory: Path, name: str, *entries: object) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     path.write_text(json.dumps({"log": {"version": "1.2", "entries": list(entries)}}))
@@ -53,6 +55,24 @@ def api_url(origin: str, uuid: str = "har-uuid", device_id: str = "3111111111111
 
 def tokens_of(source: ts.TokenSource) -> list[str]:
     return [identity.token for identity in source.identities]
+
+
+def jwt(user_id: str, iat: int = 1, **user: Any) -> str:
+    """A JWT-shaped token of ``user_id`` (its claims are all that is read here)."""
+    claims = json.dumps({"user": {"id": user_id, **user}, "iat": iat}).encode()
+    return f"eyJhbGciOiJIUzI1NiJ9.{base64.urlsafe_b64encode(claims).decode().rstrip('=')}.sig"
+
+
+@pytest.fixture
+def debug_log(monkeypatch) -> list[str]:
+    """g4f's debug log switched on, into a list."""
+    lines: list[str] = []
+    monkeypatch.setattr(g4f.debug, "logging", True)
+    monkeypatch.setattr(g4f.debug, "logs", [])
+    monkeypatch.setattr(
+        g4f.debug, "log_handler", lambda *values, file=None: lines.append(" ".join(map(str, values)))
+    )
+    return lines
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -145,8 +165,8 @@ def test_har_gives_the_newest_token_of_a_hailuo_request_with_its_device(fake, is
         har_entry(api_url("https://example.com"), other_site, "2025-03-03T00:00:00Z"),  # not Hailuo
     )
     found = ts.find_tokens(None, fake.url)
-    # old and new are two accounts here (the fake gives each token its own user id)
-    assert (found.kind, tokens_of(found), found.files) == (ts.FILES, [new, old], ("hailuo.har",))
+    # only the newest: an older token of the file is a session it left behind
+    assert (found.kind, tokens_of(found), found.files) == (ts.FILES, [new], ("hailuo.har",))
 
     assert chat(fake, "from the har") == fake.reply_for("from the har", 1)
     sent = fake.chat_requests()[0]
@@ -155,14 +175,66 @@ def test_har_gives_the_newest_token_of_a_hailuo_request_with_its_device(fake, is
     assert not HailuoAI.get_cache_file().exists()
 
 
+def test_a_har_gives_its_newest_token_by_time_else_by_position(tmp_path):
+    origin = "https://www.hailuo.ai"
+    first, second, third = jwt("1"), jwt("2"), jwt("3")
+    write_har(  # the newest entry is not the last one of the file
+        tmp_path,
+        "timed.har",
+        har_entry(api_url(origin), first, "2025-01-01T00:00:00Z"),
+        har_entry(api_url(origin), second, "2025-03-01T00:00:00Z"),
+        har_entry(api_url(origin), third, "2025-02-01T00:00:00Z"),
+    )
+    assert [i.token for i in ts.tokens_in_files(tmp_path, origin)[0]] == [second]
+    (tmp_path / "timed.har").unlink()
+    write_har(tmp_path, "untimed.har", *(har_entry(api_url(origin), t, "") for t in (third, first, second)))
+    assert [i.token for i in ts.tokens_in_files(tmp_path, origin)[0]] == [second]
+
+
+def test_accounts_of_several_files_form_a_pool_newest_first(tmp_path):
+    origin = "https://www.hailuo.ai"
+    old, middle, new = jwt("1"), jwt("2"), jwt("3")
+    write_har(tmp_path, "a.har", har_entry(api_url(origin), new, "2025-03-01T00:00:00Z"))
+    write_har(tmp_path, "c.har", har_entry(api_url(origin), old, "2025-01-01T00:00:00Z"))
+    export = tmp_path / "b-hailuo.json"
+    export.write_text(json.dumps({"_token": middle, "UNIQUE_USER_ID": "u"}))
+    february = 1738368000  # 2025-02-01: an export is as new as the file
+    os.utime(export, (february, february))
+    identities, files = ts.tokens_in_files(tmp_path, origin)
+    assert [i.token for i in identities] == [new, middle, old]
+    assert files == ("a.har", "b-hailuo.json", "c.har")
+
+
+def test_guest_tokens_are_no_login_and_are_skipped(tmp_path, debug_log):
+    origin = "https://www.hailuo.ai"
+    login, guest, other_guest = (
+        jwt("1", isAnonymous=False),
+        jwt("2", isAnonymous=True),
+        jwt("3", isAnonymous=True),
+    )
+    write_har(  # a guest request after the login does not hide the login
+        tmp_path,
+        "visit.har",
+        har_entry(api_url(origin), login, "2025-01-01T00:00:00Z"),
+        har_entry(api_url(origin), guest, "2025-01-02T00:00:00Z"),
+    )
+    write_har(tmp_path, "guest.har", har_entry(api_url(origin), other_guest, "2025-01-03T00:00:00Z"))
+    (tmp_path / "guest-hailuo.json").write_text(json.dumps({"_token": guest, "UNIQUE_USER_ID": "u"}))
+    assert ts.tokens_in_files(tmp_path, origin) == (
+        (ts.identity_from(login, "har-uuid", "311111111111111111", UA),),
+        ("visit.har",),
+    )
+    assert any("guest.har" in line and "guest" in line for line in debug_log)
+    assert not any(token in line for line in debug_log for token in (login, guest, other_guest))
+
+
+def test_a_token_without_claims_is_no_guest(tmp_path):
+    write_har(tmp_path, "plain.har", har_entry(api_url("https://www.hailuo.ai"), "a.b.c", ""))
+    assert [i.token for i in ts.tokens_in_files(tmp_path, "https://www.hailuo.ai")[0]] == ["a.b.c"]
+
+
 def test_the_same_account_in_two_files_counts_once_newest_wins(tmp_path):
     # two tokens of one user (same user id in the claims)
-    import base64
-
-    def jwt(user_id: str, iat: int) -> str:
-        claims = base64.urlsafe_b64encode(json.dumps({"user": {"id": user_id}, "iat": iat}).encode()).decode()
-        return f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip('=')}.sig"
-
     older, newer = jwt("42", 1), jwt("42", 2)
     origin = "https://www.hailuo.ai"
     write_har(tmp_path, "a.har", har_entry(api_url(origin), older, "2025-01-01T00:00:00Z"))
@@ -171,10 +243,29 @@ def test_the_same_account_in_two_files_counts_once_newest_wins(tmp_path):
     assert [i.token for i in identities] == [newer] and files == ("b.har",)
 
 
-def test_broken_and_foreign_files_are_ignored(tmp_path):
+def bad_files(directory: Path, secret: str) -> None:
+    """Files that are no readable .har or export, or hold nothing usable."""
     origin = "https://www.hailuo.ai"
-    tmp_path.mkdir(exist_ok=True)
-    (tmp_path / "broken.har").write_text("{not json")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "broken.har").write_text("{not json")
+    entry = har_entry(api_url(origin), secret, "2025-01-01T00:00:00Z")
+    write_har(directory, "headers-5.har", {**entry, "request": {**entry["request"], "headers": 5}})
+    write_har(
+        directory, "bad-url.har", {**entry, "request": {**entry["request"], "url": "https://[hailuo.ai/x"}}
+    )
+    write_har(directory, "odd-values.har", {"startedDateTime": 5, "request": {"url": 5}}, 7, [])
+    deep = "[" * 100_000 + "]" * 100_000
+    (directory / "deep.har").write_text(f'{{"log": {{"entries": {deep}}}, "token": "{secret}"}}')
+    (directory / "deep.json").write_text(f'{{"_token": "{secret}", "UNIQUE_USER_ID": {deep}}}')
+    (directory / "origins-5.json").write_text(json.dumps({"origins": 5, "cookies": 5}))
+    (directory / "cookies-odd.json").write_text(json.dumps({"cookies": [{"name": "_token", "domain": 5}]}))
+    (directory / "not-utf8.json").write_bytes(b'{"_token": "\xff\xfe"}' + bytes([0xFF]))
+
+
+def test_broken_and_foreign_files_are_ignored(tmp_path, debug_log):
+    origin = "https://www.hailuo.ai"
+    secret = jwt("7")
+    bad_files(tmp_path, secret)
     (tmp_path / "cookies.json").write_text(
         json.dumps([{"domain": ".example.com", "name": "_token", "value": "x"}])
     )
@@ -185,6 +276,24 @@ def test_broken_and_foreign_files_are_ignored(tmp_path):
     (tmp_path / "list.json").write_text(json.dumps([1, 2, 3]))
     assert ts.tokens_in_files(tmp_path, origin) == ((), ())
     assert ts.tokens_in_files(tmp_path / "missing", origin) == ((), ())
+    for name in ("broken.har", "deep.har", "deep.json", "not-utf8.json"):  # each said once, by name
+        assert sum(name in line for line in debug_log) == 1
+    assert not any(secret in line or secret.split(".")[1] in line for line in debug_log)
+
+    good = jwt("8")
+    write_har(tmp_path, "good.har", har_entry(api_url(origin), good, "2025-01-01T00:00:00Z"))
+    assert ts.tokens_in_files(tmp_path, origin) == (
+        (ts.identity_from(good, "har-uuid", "311111111111111111", UA),),
+        ("good.har",),
+    )
+
+
+def test_a_chat_uses_the_good_har_beside_bad_ones(fake, isolated_g4f):
+    token = fake.issue_token()
+    bad_files(isolated_g4f, fake.issue_token())
+    write_har(isolated_g4f, "good.har", har_entry(api_url(fake.url), token, "2025-01-01T00:00:00Z"))
+    assert chat(fake, "despite the bad files") == fake.reply_for("despite the bad files", 1)
+    assert fake.chat_requests()[0].headers["token"] == token
 
 
 # -- exports ---------------------------------------------------------------------------------------
