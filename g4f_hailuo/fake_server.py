@@ -8,7 +8,8 @@ Routes (every ``/v1/api/*`` and ``/v4/api/*`` one needs a token this server issu
 signature; failures answer HTTP 401 code 1004, then HTTP 400 code 2):
 
 - ``GET /``: a tiny HTML home page (no token needed). With ``login_as`` set it stands in for
-  a user: a visitor without ``localStorage._token`` is sent to ``/login?as=<login_as>``.
+  a user: as on the site, a visitor without ``localStorage._token`` gets a guest token
+  (``user.isAnonymous``), and one holding a guest's is sent to ``/login?as=<login_as>``.
 - ``GET /login``: a login form (a name field). With ``?as=NAME`` the page fills in NAME and
   submits the form itself after ``login_delay`` seconds.
 - ``POST /login`` (form field ``name``): issues a token (``logins`` records it) and answers a
@@ -368,7 +369,8 @@ class FakeHailuo:
 
     async def _home(self, request: web.Request, record: RecordedRequest) -> web.Response:
         if self.login_as is not None:
-            return _html(_home_with_login(self.login_as, self.login_delay))
+            guest = self.issue_token(name="guest", anonymous=True)
+            return _html(_home_with_login(self.login_as, self.login_delay, guest))
         return web.Response(text=sc.HOME_PAGE, content_type="text/html", charset="utf-8")
 
     async def _login_page(self, request: web.Request, record: RecordedRequest) -> web.Response:
@@ -576,11 +578,17 @@ def _js(value: str) -> str:
     return json.dumps(value).replace("</", "<\\/")
 
 
-def _home_with_login(name: str, delay: float) -> str:
+def _home_with_login(name: str, delay: float, guest_token: str) -> str:
+    """The home page as the site serves it: a visitor without a token gets a guest's
+    (``user.isAnonymous``) at once; one holding a guest's is sent to log in."""
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hailuo AI (fake)</title>'
         '</head><body><div id="root">Hailuo AI - fake server for tests</div><script>'
-        "if (!localStorage.getItem('_token')) setTimeout(function () {"
+        f"if (!localStorage.getItem('_token')) localStorage.setItem('_token', {_js(guest_token)});"
+        "function isGuest(token) { try {"
+        " var claims = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');"
+        " return JSON.parse(atob(claims)).user.isAnonymous === true; } catch (e) { return false; } }"
+        "if (isGuest(localStorage.getItem('_token'))) setTimeout(function () {"
         f" location.href = '/login?as=' + encodeURIComponent({_js(name)}); }}, {int(delay * 1000)});"
         "</script></body></html>"
     )
