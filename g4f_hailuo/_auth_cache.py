@@ -27,9 +27,11 @@ from ._identity import jwt_claims
 
 __all__ = [
     "AUTH_FILE_NAME",
+    "ORIGIN",
     "add_login",
     "auth_file",
     "delete_auth",
+    "for_origin",
     "login_key",
     "read_auth",
     "read_logins",
@@ -41,6 +43,7 @@ __all__ = [
 # Not g4f's default ``auth_HailuoAI.json``: the built-in provider's file has another shape.
 AUTH_FILE_NAME = "auth_g4f_hailuo.json"
 OTHER_LOGINS = "other_logins"
+ORIGIN = "origin"  # the site a login was made on
 
 # Read-modify-write of the file, across the threads of this process (g4f's GUI
 # serves each request on its own thread and event loop).
@@ -201,13 +204,25 @@ def add_login(path: Path, login: dict[str, Any], *, newest: bool = True) -> None
         write_logins(path, logins)
 
 
-def remove_login(path: Path, token: str) -> bool:
-    """Forget the login holding ``token``; whether there was one."""
+def for_origin(login: dict[str, Any], origin: str) -> bool:
+    """Whether a stored login serves ``origin``: the site it was made on (a token of
+    www.hailuo.ai is no token of hailuoai.com); one stored without a site serves any."""
+    made_on = login.get(ORIGIN)
+    return not isinstance(made_on, str) or not made_on or made_on == origin
+
+
+def remove_login(path: Path, token: str, origin: str | None = None) -> bool:
+    """Forget the login holding ``token`` (only the one serving ``origin``, when
+    given: a refusal by one site says nothing of another); whether there was one."""
     if not path.exists():
         return False
     with _locked(path):
         logins = read_logins(path)
-        kept = [login for login in logins if login["token"] != token]
+        kept = [
+            login
+            for login in logins
+            if login["token"] != token or (origin is not None and not for_origin(login, origin))
+        ]
         if len(kept) == len(logins):
             return False
         write_logins(path, kept)

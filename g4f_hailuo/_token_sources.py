@@ -159,6 +159,7 @@ def find_tokens(api_key: Any, origin: str, *, cookies_dir: Path | None = None) -
     if tokens:
         return TokenSource(DOTENV, tuple(map(Identity.from_token, tokens)))
     logins = _auth_cache.read_logins(directory / _auth_cache.AUTH_FILE_NAME)
+    logins = [login for login in logins if _auth_cache.for_origin(login, origin)]
     identities = tuple(identity for identity in map(Identity.from_dict, logins) if identity is not None)
     if identities:
         return TokenSource(CACHE, identities)

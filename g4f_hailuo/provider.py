@@ -128,7 +128,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         if tokens:
             for token in tokens:
                 identity = await cls._establish(Identity.from_token(token), settings)
-                yield AuthResult(**identity.to_dict())
+                yield _auth_result(identity, settings)
             return
         login_url = os.environ.get("G4F_LOGIN_URL")
         if login_url:
@@ -136,7 +136,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         if not browser_login_available():
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
         identity = await cls._browser_identity(settings, kwargs)
-        yield AuthResult(**identity.to_dict())
+        yield _auth_result(identity, settings)
 
     @classmethod
     async def login(cls, **kwargs: Any) -> dict[str, Any]:
@@ -155,7 +155,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         async with _one_login_at_a_time(settings, kwargs):
             identity = await cls._browser_identity(settings, kwargs)
         cache_file = cls.get_cache_file()
-        cls.write_cache_file(cache_file, AuthResult(**identity.to_dict()))
+        cls.write_cache_file(cache_file, _auth_result(identity, settings))
         AccountPool(settings.origin, [identity]).reinstate(identity)
         return _login_summary(identity, cache_file)
 
@@ -209,7 +209,9 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             return await cls._identity_for(identity, settings)
         if identity.device_id is None:  # e.g. a token stored by hand
             identity = await cls._establish(identity, settings)
-            _auth_cache.add_login(cls.get_cache_file(), identity.to_dict(), newest=False)
+            _auth_cache.add_login(
+                cls.get_cache_file(), _auth_result(identity, settings).get_dict(), newest=False
+            )
         return identity
 
     @classmethod
@@ -238,7 +240,9 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         a cached login also leaves the cache."""
         reason = scrub(reason, identity.token)
         cls._identities.pop((identity.account, pool.origin), None)
-        if source.kind == CACHE and _auth_cache.remove_login(cls.get_cache_file(), identity.token):
+        if source.kind == CACHE and _auth_cache.remove_login(
+            cls.get_cache_file(), identity.token, pool.origin
+        ):
             debug.log(f"HailuoAI: removed the refused login of account {identity.account} from the cache")
         if pool.retire(identity, reason) and len(pool) > 1:
             report(
@@ -509,6 +513,11 @@ async def _one_login_at_a_time(settings: Settings, kwargs: dict[str, Any]) -> As
         if not my_turn:
             raise MissingAuthError(f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}")
         yield
+
+
+def _auth_result(identity: Identity, settings: Settings) -> AuthResult:
+    """What is cached of a login: the identity and the site it is valid on."""
+    return AuthResult(**identity.to_dict(), origin=settings.origin)
 
 
 def _no_progress(settings: Settings, received: int) -> G4FTimeoutError:

@@ -317,3 +317,45 @@ def test_two_login_clicks_at_once_open_one_browser_window_at_a_time(fake, monkey
 
     first, second = asyncio.run(two_clicks())
     assert most_open == 1 and {first["logins"], second["logins"]} == {1, 2}
+
+
+def test_a_login_serves_only_the_site_it_was_made_on(fake, no_browser):
+    """A token of one site is no token of another (a mirror, the cn site): it is
+    neither sent there nor forgotten because of it."""
+    from g4f_hailuo.fake_server import run_in_thread
+
+    token = fake.issue_token()
+
+    async def log_in() -> None:
+        async for auth in HailuoAI.on_auth_async(api_key=token, base_url=fake.url):
+            HailuoAI.write_cache_file(HailuoAI.get_cache_file(), auth)
+
+    asyncio.run(log_in())
+    assert json.loads(HailuoAI.get_cache_file().read_text())["origin"] == fake.url
+    other = run_in_thread()
+    try:
+        with pytest.raises(MissingAuthError, match="No Hailuo token"):
+            g4f.ChatCompletion.create(
+                model="", messages=[user("hi")], provider="HailuoAI", base_url=other.url
+            )
+        assert not other.requests
+    finally:
+        other.stop()
+    answer = g4f.ChatCompletion.create(
+        model="", messages=[user("home")], provider="HailuoAI", base_url=fake.url
+    )
+    assert answer == fake.reply_for("home", 1)
+
+
+def test_a_refusal_by_another_site_keeps_the_login(fake, isolated_g4f):
+    """A login stored without its site is tried anywhere; refused by one site it is
+    forgotten for that site only when it was made there."""
+    token = fake.issue_token()
+    cache = HailuoAI.get_cache_file()
+    HailuoAI.write_cache_file(
+        cache, AuthResult(token=token, uuid="u", device_id="1", origin="http://a.example")
+    )
+    assert not _auth_cache.remove_login(cache, token, "http://b.example")
+    assert _auth_cache.read_logins(cache)[0]["token"] == token
+    assert _auth_cache.remove_login(cache, token, "http://a.example")
+    assert not cache.exists()
