@@ -32,6 +32,7 @@ __all__ = [
     "auth_file",
     "delete_auth",
     "for_origin",
+    "locked",
     "login_key",
     "read_auth",
     "read_logins",
@@ -80,7 +81,7 @@ def _flock(lock: Path) -> int:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """Hold the cache file's lock, across threads and (on POSIX) processes."""
     with _lock:
         lock = _lock_path(path)
@@ -149,7 +150,7 @@ def write_auth(path: Path, data: dict[str, Any]) -> None:
 def delete_auth(path: Path) -> None:
     if not path.parent.is_dir():
         return  # nothing to delete; and no cookies dir made for the lock
-    with _locked(path), contextlib.suppress(FileNotFoundError):
+    with locked(path), contextlib.suppress(FileNotFoundError):
         path.unlink()
 
 
@@ -179,7 +180,7 @@ def read_logins(path: Path) -> list[dict[str, Any]]:
 
 def write_logins(path: Path, logins: list[dict[str, Any]]) -> None:
     """Store ``logins`` (newest first); no login at all deletes the file."""
-    with _locked(path):
+    with locked(path):
         if not logins:
             delete_auth(path)
             return
@@ -195,7 +196,7 @@ def add_login(path: Path, login: dict[str, Any], *, newest: bool = True) -> None
     """Store ``login``, replacing any stored login of the same account: as the
     newest one, or (``newest=False``) where the replaced one stood."""
     key = login_key(login["token"])
-    with _locked(path):
+    with locked(path):
         logins = read_logins(path)
         position = next((i for i, old in enumerate(logins) if login_key(old["token"]) == key), None)
         if position is not None:
@@ -216,7 +217,7 @@ def remove_login(path: Path, token: str, origin: str | None = None) -> bool:
     given: a refusal by one site says nothing of another); whether there was one."""
     if not path.exists():
         return False
-    with _locked(path):
+    with locked(path):
         logins = read_logins(path)
         kept = [
             login

@@ -30,7 +30,7 @@ from g4f.providers.helper import format_prompt, get_last_user_message
 from g4f.providers.response import AuthResult, RequestLogin
 from g4f.typing import AsyncResult, Messages
 
-from . import _auth_cache
+from . import _auth_cache, _devices
 from ._accounts import AccountPool, AccountsGone, exclusive, report
 from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
 from ._client import ChatStream, fetch_user_info, finish_body, register_device, transport_error
@@ -182,8 +182,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         async with _session(settings, identity.account) as session:
             try:
                 if identity.device_id is None:
-                    device_id = await register_device(session, settings, identity)
-                    identity = Identity(identity.token, identity.uuid, device_id, identity.user_agent)
+                    identity = await _with_device(session, settings, identity)
                 await fetch_user_info(session, settings, identity)
             except (asyncio.TimeoutError, aiohttp.ClientError) as error:
                 raise transport_error(settings, error, 0) from error
@@ -194,7 +193,9 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         """A token that was given (not logged in here), checked once per process."""
         key = (identity.account, settings.origin)
         checked = cls._identities.get(key)
-        if checked is None:
+        if checked is not None:
+            cls._identities.move_to_end(key)  # least recently used goes first
+        else:
             checked = await cls._establish(identity, settings)
             cls._identities[key] = checked
             while len(cls._identities) > _IDENTITY_CACHE_SIZE:
@@ -513,6 +514,20 @@ async def _one_login_at_a_time(settings: Settings, kwargs: dict[str, Any]) -> As
         if not my_turn:
             raise MissingAuthError(f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}")
         yield
+
+
+async def _with_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> Identity:
+    """The identity with a device id: the one registered before for this account
+    (in any process), else a new registration, remembered."""
+    path = _devices.devices_file()
+    device_id = _devices.remembered(path, settings.origin, identity.account, identity.uuid)
+    if device_id is None:
+        device_id = await register_device(session, settings, identity)
+        try:
+            _devices.remember(path, settings.origin, identity.account, identity.uuid, device_id)
+        except OSError as error:  # e.g. a read-only home: this process still keeps it
+            debug.log(f"HailuoAI: could not remember the device id in {path} ({type(error).__name__})")
+    return Identity(identity.token, identity.uuid, device_id, identity.user_agent)
 
 
 def _auth_result(identity: Identity, settings: Settings) -> AuthResult:

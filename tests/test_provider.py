@@ -183,6 +183,25 @@ def test_device_registration_when_the_token_names_none_happens_once(fake):
     assert first.query["uuid"] == second.query["uuid"]
 
 
+def test_a_registered_device_is_kept_for_the_next_process_without_the_token(fake, isolated_g4f):
+    """Every g4f api worker and CLI run is a new process: the account keeps its one device."""
+    import stat
+
+    from g4f_hailuo._devices import DEVICES_FILE_NAME
+
+    token = fake.issue_token(with_device_id=False)
+    chat(fake, token, [user("one")])
+    HailuoAI._identities.clear()  # what a new process starts with
+    chat(fake, token, [user("two")])
+    assert len([r for r in fake.requests if r.path.endswith("/device/register")]) == 1
+    first, second = fake.chat_requests()
+    assert first.query["device_id"] == second.query["device_id"]
+    stored = isolated_g4f / DEVICES_FILE_NAME
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert token not in stored.read_text() and first.query["device_id"] in stored.read_text()
+    assert not HailuoAI.get_cache_file().exists()  # the token itself is still never stored
+
+
 def test_the_token_is_checked_once_per_process_with_user_info(fake, token):
     chat(fake, token, [user("one")])
     chat(fake, token, [user("two")])

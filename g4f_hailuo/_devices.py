@@ -1,0 +1,49 @@
+"""Registered device ids, remembered across processes.
+
+A token whose claims name no device gets one from ``device/register``. Doing
+that in every process (each ``g4f api`` worker, each CLI run) would give one
+account many "devices", which is reported to draw the site's risk control. So
+the id is kept in ``devices_g4f_hailuo.json`` beside the login cache, keyed by
+the site and the account's fingerprint: never the token itself, so a token given
+with ``api_key`` still never reaches the disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _auth_cache
+
+__all__ = ["DEVICES_FILE_NAME", "devices_file", "remember", "remembered"]
+
+DEVICES_FILE_NAME = "devices_g4f_hailuo.json"
+_MOST = 256  # accounts remembered; the oldest entries go first
+
+
+def devices_file() -> Path:
+    return _auth_cache.auth_file().with_name(DEVICES_FILE_NAME)
+
+
+def _key(origin: str, account: str) -> str:
+    return f"{origin} {account}"
+
+
+def remembered(path: Path, origin: str, account: str, client_uuid: str) -> str | None:
+    """The device id registered for this account and client UUID, if any."""
+    entry = (_auth_cache.read_auth(path) or {}).get(_key(origin, account))
+    if not isinstance(entry, dict) or entry.get("uuid") != client_uuid:
+        return None
+    device_id = entry.get("device_id")
+    return device_id if isinstance(device_id, str) and device_id.isdigit() else None
+
+
+def remember(path: Path, origin: str, account: str, client_uuid: str, device_id: str) -> None:
+    """Keep the device id (newest last; atomic, 0600, locked like the login cache)."""
+    with _auth_cache.locked(path):
+        entries = _auth_cache.read_auth(path) or {}
+        key = _key(origin, account)
+        entries.pop(key, None)
+        entries[key] = {"uuid": client_uuid, "device_id": device_id}
+        for old in list(entries)[: max(0, len(entries) - _MOST)]:
+            del entries[old]
+        _auth_cache.write_auth(path, entries)
