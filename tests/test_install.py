@@ -3,8 +3,11 @@
 One fresh virtual environment (no system site-packages) gets g4f, then the
 package twice in turn: from a built wheel, and editable (``pip install -e``).
 Each time a plain g4f script, which never imports ``g4f_hailuo``, must resolve
-``HailuoAI`` to our class. Needs the package index (or pip's cache) for g4f
-and for the build requirements.
+``HailuoAI`` to our class, and a plain ``python -c pass`` must load nothing
+beyond what an empty venv's interpreter loads, plus the hook's two modules (an
+editable install must not bring setuptools' finder module, ~18 ms at every
+start). Needs the package index (or pip's cache) for g4f and for the build
+requirements.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 PROJECT = Path(__file__).resolve().parents[1]
 STARTUP_FILES = ("g4f_hailuo.pth", "g4f_hailuo.start")
+HOOK_MODULES = {"g4f_hailuo", "g4f_hailuo._bridge"}  # what the start-up hook may import
+MODULES_SCRIPT = "import sys; print(*sorted(sys.modules))"
 PLUGIN_MODULE = "g4f_hailuo.provider"
 BUILTIN_MODULE = "g4f.Provider.needs_auth.mini_max.HailuoAI"
 Completed = subprocess.CompletedProcess[str]
@@ -62,6 +67,7 @@ class Venv:
         )
 
         self.package_dir: Path | None = None  # where g4f_hailuo is installed from
+        self.editable = False
 
     def pip(self, *args: str | Path) -> str:
         """This interpreter's pip, run for the venv (``--python``): no pip inside the venv."""
@@ -124,6 +130,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     return env
 
 
+@pytest.fixture(scope="module")
+def plain_modules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The modules of a plain interpreter after start-up: an empty venv's."""
+    result = make_venv(tmp_path_factory.mktemp("plain") / "venv").python_output("-c", MODULES_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
 @pytest.fixture(scope="module", params=["wheel", "editable"])
 def installed(request: pytest.FixtureRequest, venv: Venv, wheel: Path, project_copy: Path) -> Iterator[Venv]:
     if request.param == "wheel":
@@ -132,7 +146,9 @@ def installed(request: pytest.FixtureRequest, venv: Venv, wheel: Path, project_c
     else:
         venv.pip("install", "--quiet", "--editable", project_copy)
         venv.package_dir = project_copy / "g4f_hailuo"
+    venv.editable = request.param == "editable"
     yield venv
+    venv.editable = False
     venv.pip("uninstall", "--yes", "g4f-hailuo")
     left = [name for name in STARTUP_FILES if (venv.site_packages / name).exists()]
     assert left == [], "pip uninstall left start-up files behind"
@@ -171,12 +187,19 @@ def test_provider_listing_holds_the_plugin_once(installed: Venv) -> None:
     assert result.stdout.strip() == f"['{PLUGIN_MODULE}']"
 
 
-def test_startup_imports_neither_g4f_nor_aiohttp(installed: Venv) -> None:
-    result = installed.python_output("-X", "importtime", "-c", "pass")
+def test_startup_imports_only_the_hook(installed: Venv, plain_modules: set[str]) -> None:
+    """Start-up loads a plain interpreter's modules plus the hook's, nothing else:
+    neither g4f nor aiohttp, nor (editable) setuptools' finder and its pathlib, re ..."""
+    result = installed.python_output("-c", MODULES_SCRIPT)
     assert result.returncode == 0, result.stderr
-    modules = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if "|" in line}
-    assert "g4f_hailuo._bridge" in modules  # the .pth ran
-    assert {m for m in modules if m.split(".")[0] in {"g4f", "aiohttp"}} == set()
+    modules = set(result.stdout.split())
+    pth_files = sorted(path.name for path in installed.site_packages.glob("*.pth"))
+    assert modules - plain_modules == HOOK_MODULES, f".pth files in site-packages: {pth_files}"
+    assert plain_modules - modules == set()
+    if installed.editable:  # a plain path entry, no import line (no finder) besides our own hook's
+        (editable_pth,) = installed.site_packages.glob("__editable__*g4f_hailuo*.pth")
+        assert [line for line in editable_pth.read_text().splitlines() if line.startswith("import")] == []
+        assert list(installed.site_packages.glob("__editable__*finder*")) == []
 
 
 def test_opt_out_gives_back_the_builtin(installed: Venv) -> None:
