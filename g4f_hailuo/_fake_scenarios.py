@@ -62,10 +62,11 @@ makes a directive, and so its ``fail_first`` counter, unique). See :class:`Param
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -327,7 +328,9 @@ Step = bytes | Sleep | Abort
 
 @dataclass
 class StreamPlan:
-    steps: list[Step]
+    # Made while they are played (a generator for the common scenarios): a long reply's
+    # first frame goes out without waiting for every later frame to be built.
+    steps: Iterable[Step]
     stall_before: float = 0.0  # seconds before the response headers
 
 
@@ -452,17 +455,28 @@ class _Frames:
 
     def contents(self) -> list[str]:
         """The cumulative contents, one per message frame."""
+        return list(self.iter_contents())
+
+    def iter_contents(self) -> Iterator[str]:
         text = self.text
         n = max(1, min(self.p.frames, len(text)))
-        return [text[: len(text) * i // n] for i in range(1, n + 1)]
+        return (text[: len(text) * i // n] for i in range(1, n + 1))
 
     def messages(
         self, contents: list[str] | None = None, *, last_is_end: int = 0, extra: Any = None
     ) -> list[bytes]:
-        contents = self.contents() if contents is None else contents
-        frames = [self.message(c, 1) for c in contents[:-1]]
-        frames.append(self.message(contents[-1], last_is_end, extra))
-        return frames
+        return list(self.iter_messages(contents, last_is_end=last_is_end, extra=extra))
+
+    def iter_messages(
+        self, contents: list[str] | None = None, *, last_is_end: int = 0, extra: Any = None
+    ) -> Iterator[bytes]:
+        """The message frames, each built when it is needed."""
+        cuts = iter(self.iter_contents() if contents is None else contents)
+        content = next(cuts)
+        for following in cuts:
+            yield self.message(content, 1)
+            content = following
+        yield self.message(content, last_is_end, extra)
 
     def close_chunk(self) -> bytes:
         return self.frame("close_chunk", "{}")
@@ -472,8 +486,10 @@ class _Frames:
         return self.frame(self.p.event or default_event, data)
 
 
-def _normal(f: _Frames) -> list[Step]:
-    return [f.send_result(), *f.messages(), f.close_chunk()]
+def _normal(f: _Frames) -> Iterator[Step]:
+    yield f.send_result()
+    yield from f.iter_messages()
+    yield f.close_chunk()
 
 
 def _heartbeat(f: _Frames) -> list[Step]:
@@ -579,7 +595,7 @@ def _unknown_event(f: _Frames) -> list[Step]:
     return _with_extra_frame(f, f.frame("something_new", data))
 
 
-_BUILDERS: dict[str, Callable[[_Frames], list[Step]]] = {
+_BUILDERS: dict[str, Callable[[_Frames], Iterable[Step]]] = {
     "heartbeat": _heartbeat,
     "heartbeat_stall": _heartbeat_stall,
     "type8_end": _type8_end,
@@ -598,41 +614,39 @@ _BUILDERS: dict[str, Callable[[_Frames], list[Step]]] = {
 }
 
 
-def _interleave_delay(steps: list[Step], delay: float) -> list[Step]:
-    out: list[Step] = []
+def _interleave_delay(steps: Iterable[Step], delay: float) -> Iterator[Step]:
+    previous: Step | None = None
     for step in steps:
-        if out and isinstance(step, bytes) and isinstance(out[-1], bytes):
-            out.append(Sleep(delay))
-        out.append(step)
-    return out
+        if isinstance(step, bytes) and isinstance(previous, bytes):
+            yield Sleep(delay)
+        yield step
+        previous = step
 
 
-def _split(steps: list[Step], largest: int, pause: float) -> list[Step]:
+def _split(steps: Iterable[Step], largest: int, pause: float) -> Iterator[Step]:
     """Cut every byte step into pieces of 1, 2, ..., largest, 1, 2, ... bytes, each followed by a pause."""
-    out: list[Step] = []
     size = 0
     for step in steps:
         if not isinstance(step, bytes):
-            out.append(step)
+            yield step
             continue
         pos = 0
         while pos < len(step):
             size = size % largest + 1
-            out.append(step[pos : pos + size])
+            yield step[pos : pos + size]
             if pause:
-                out.append(Sleep(pause))
+                yield Sleep(pause)
             pos += size
-    return out
 
 
-def finish_plan(steps: list[Step], params: Params, stall_before: float = 0.0) -> StreamPlan:
-    """Apply the generic ``delay`` and ``split`` parameters to a list of steps."""
+def finish_plan(steps: Iterable[Step], params: Params, stall_before: float = 0.0) -> StreamPlan:
+    """Apply the generic ``delay``, ``split`` and ``hold`` parameters to the steps (lazily)."""
     if params.delay:
         steps = _interleave_delay(steps, params.delay)
     if params.split:
         steps = _split(steps, params.split, params.pause)
     if params.hold:
-        steps = [*steps, Sleep(params.hold)]
+        steps = itertools.chain(steps, [Sleep(params.hold)])
     return StreamPlan(steps, stall_before)
 
 
