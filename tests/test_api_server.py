@@ -190,6 +190,27 @@ def test_upstream_5xx_is_a_5xx_with_a_readable_message(api: G4FProcess, token: s
     assert f"Hailuo answered HTTP {status}" in api.log()
 
 
+@pytest.mark.parametrize("scenario", ["http_500", "http_503"])
+def test_upstream_5xx_in_a_stream_is_an_error_never_a_complete_answer(
+    api: G4FProcess, token: str, scenario: str
+) -> None:
+    prompt = f"boom [[scenario:{scenario} tag={scenario}-stream]]"
+    chunks: list[Any] = []
+    with pytest.raises(openai.APIError) as caught:  # at the request (an HTTP 5xx) or in the stream
+        stream = client_for(api, token).chat.completions.create(
+            model="MiniMax", messages=[user(prompt)], stream=True, extra_body=PROVIDER
+        )
+        chunks.extend(stream)
+    error = caught.value
+    assert not [c for c in chunks if c.choices and c.choices[0].delta.content], "no answer text"
+    assert not [c for c in chunks if c.choices and c.choices[0].finish_reason], "never marked complete"
+    if isinstance(error, openai.APIStatusError):
+        assert error.status_code >= 500
+    message = _error_message(error) if isinstance(error, openai.APIStatusError) else error.message
+    assert message and ("Hailuo" in message or message == "Request execution failed"), message
+    assert f"Hailuo answered HTTP {scenario.removeprefix('http_')}" in api.log()
+
+
 def _error_message(error: openai.APIStatusError) -> str:
     body = error.body
     if isinstance(body, dict):

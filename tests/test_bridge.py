@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import g4f_hailuo
-from _g4f_processes import make_home, skip_if_gui_needs_newer_python
+from _g4f_processes import make_home, require_modules, skip_if_gui_needs_newer_python
 from g4f_hailuo import _bridge
 
 PLUGIN_MODULE = "g4f_hailuo.provider"
@@ -154,7 +154,7 @@ def test_register_is_idempotent(provider_module: Any) -> None:
 
 @pytest.fixture
 def gui_api(offline_g4f: None, provider_module: Any) -> Any:
-    pytest.importorskip("flask", reason="g4f's GUI needs flask (the test extra installs it)")
+    require_modules("flask", hint="g4f's GUI needs flask (the test extra installs it)")
     skip_if_gui_needs_newer_python()
     import g4f.gui.server.api
 
@@ -437,7 +437,7 @@ def test_a_second_copy_of_the_bridge_stands_aside(tmp_path: Path) -> None:
 
 
 def test_gui_list_is_wrapped_when_imported_after_start_up(tmp_path: Path) -> None:
-    pytest.importorskip("flask", reason="g4f's GUI needs flask (the test extra installs it)")
+    require_modules("flask", hint="g4f's GUI needs flask (the test extra installs it)")
     skip_if_gui_needs_newer_python()
     result = run_python(
         """

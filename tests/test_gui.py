@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from _g4f_processes import REQUIRED_ENV, G4FProcess, isolated_env, make_home, require_modules, start_gui
+from _g4f_processes import G4FProcess, isolated_env, make_home, require_modules, skip_or_fail, start_gui
 from g4f_hailuo.fake_server import FakeHailuo
 
 require_modules("flask", "asgiref", hint='pip install "g4f[gui]" (flask[async])')
@@ -223,10 +223,7 @@ def browser_or_skip() -> None:
         "playwright", hint="pip install playwright (no browser download: Debian's chromium is used)"
     )
     if not Path(CHROMIUM).exists():
-        reason = f"no Chromium at {CHROMIUM}: apt-get install chromium"
-        if os.environ.get(REQUIRED_ENV, "").lower() == "required":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(f"no Chromium at {CHROMIUM}: apt-get install chromium")
 
 
 def test_provider_pages_in_a_real_browser(gui: G4FProcess) -> None:
@@ -276,11 +273,7 @@ def test_chat_in_a_real_browser(gui: G4FProcess, hailuo: FakeHailuo, token: str)
         # Always a skip, even under G4F_HAILUO_E2E=required: no package registry carries
         # the page, so no set-up step can install it (scripts/test picks up shared/g4f.dev).
         pytest.skip(reason)
-    require_modules(
-        "playwright", hint="pip install playwright (no browser download: Debian's chromium is used)"
-    )
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    browser_or_skip()  # a configured front-end without Playwright or Chromium: fails under required
     from playwright.sync_api import Route, sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

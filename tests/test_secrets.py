@@ -18,7 +18,7 @@ import pytest
 from g4f.errors import G4FError, MissingAuthError
 from g4f.providers.response import AuthResult
 
-from _g4f_processes import seed_provider_list, skip_if_gui_needs_newer_python
+from _g4f_processes import require_modules, seed_provider_list, skip_if_gui_needs_newer_python
 from g4f_hailuo import _auth_cache
 from g4f_hailuo._accounts import AccountPool
 from g4f_hailuo._browser_login import BrowserLogin
@@ -147,7 +147,9 @@ def test_no_token_in_error_messages(fake, case):
     assert_hidden([token], str(error), repr(error), "".join(traceback.format_exception(error)))
 
 
-def test_no_token_when_every_account_of_a_pool_is_refused(fake, no_browser=None):
+def test_no_token_when_every_account_of_a_pool_is_refused(fake, fake_browser):
+    """A browser login is at hand (``fake_browser``, so no real browser starts), yet
+    given tokens are never replaced by one: the refusal itself is what the caller sees."""
     tokens = [fake.issue_token() for _ in range(3)]
     for token in tokens:
         fake.revoke(token)
@@ -155,6 +157,7 @@ def test_no_token_when_every_account_of_a_pool_is_refused(fake, no_browser=None)
         with pytest.raises(MissingAuthError) as raised:
             chat(fake, "hi", api_key=",".join(tokens))
         assert_hidden(tokens, str(raised.value), "".join(traceback.format_exception(raised.value)))
+    assert fake_browser == [], "given tokens must never be replaced by a browser login"
 
 
 # -- repr ---------------------------------------------------------------------------------------------
@@ -181,7 +184,7 @@ def test_no_token_in_any_repr(fake, isolated_g4f):
 
 @pytest.fixture
 def gui(offline_g4f, fake, monkeypatch):
-    pytest.importorskip("flask", reason="g4f's GUI needs flask (the test extra installs it)")
+    require_modules("flask", hint="g4f's GUI needs flask (the test extra installs it)")
     skip_if_gui_needs_newer_python()
     from g4f.gui import get_gui_app
 
@@ -256,7 +259,7 @@ async def asgi_call(app, path: str, body: dict[str, Any], token: str) -> tuple[i
 
 
 def test_no_token_in_the_api_servers_responses(offline_g4f, fake, monkeypatch, capfd):
-    pytest.importorskip("fastapi", reason="g4f's API server needs fastapi")
+    require_modules("fastapi", "uvicorn", hint='g4f\'s API server: pip install "g4f[api]"')
     skip_if_gui_needs_newer_python()  # g4f.api imports g4f.gui
     monkeypatch.setenv("HAILUOAI_BASE_URL", fake.url)
     from g4f.api import create_app
