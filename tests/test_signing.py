@@ -56,14 +56,55 @@ def test_json_segment_is_the_exact_text_sent():
     assert json_body_segment("") == "{}"
 
 
-def test_fingerprint_query_order_and_device():
+# The protocol doc (hailuo-wire-protocol.md, section 2): every key, in the order sent.
+INTL_KEYS = [
+    "device_platform", "biz_id", "app_id", "version_code", "lang", "uuid", "device_id", "os_name",
+    "browser_name", "cpu_core_num", "browser_language", "browser_platform", "screen_width",
+    "screen_height", "unix",
+]  # fmt: skip
+CN_KEYS = [
+    "device_platform", "app_id", "version_code", "uuid", "device_id", "os_name", "browser_name",
+    "device_memory", "cpu_core_num", "browser_language", "browser_platform", "screen_width",
+    "screen_height", "unix",
+]  # fmt: skip
+# The values the doc fixes.
+INTL_VALUES = {
+    "device_platform": "web",
+    "biz_id": "2",
+    "app_id": "3001",
+    "version_code": "22201",
+    "lang": "en",
+}
+CN_VALUES = {
+    "device_platform": "web", "app_id": "3001", "version_code": "22200", "os_name": "Windows",
+    "browser_name": "chrome", "device_memory": "8", "cpu_core_num": "12", "browser_language": "zh-CN",
+    "browser_platform": "Win32", "screen_width": "1920", "screen_height": "1080",
+}  # fmt: skip
+
+
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    return [(key, value) for key, _, value in (pair.partition("=") for pair in query.split("&"))]
+
+
+@pytest.mark.parametrize(
+    ("region", "keys", "values"), [("intl", INTL_KEYS, INTL_VALUES), ("cn", CN_KEYS, CN_VALUES)]
+)
+def test_fingerprint_query_has_every_key_in_the_documented_order(region, keys, values):
     identity = Identity(token="t", uuid="u-1", device_id="123456789012345678")
-    query = fingerprint_query("intl", identity, "1700000000000")
-    keys = [pair.split("=")[0] for pair in query.split("&")]
-    assert keys[:7] == ["device_platform", "biz_id", "app_id", "version_code", "lang", "uuid", "device_id"]
-    assert keys[-1] == "unix" and query.endswith("unix=1700000000000")
-    cn = fingerprint_query("cn", identity, "1", with_device=False)
-    assert "device_id" not in cn and "browser_language=zh-CN" in cn and "version_code=22200" in cn
+    pairs = query_pairs(fingerprint_query(region, identity, "1700000000000"))
+    assert [key for key, _ in pairs] == keys
+    sent = dict(pairs)
+    assert {key: sent[key] for key in values} == values
+    assert (sent["uuid"], sent["device_id"], sent["unix"]) == ("u-1", "123456789012345678", "1700000000000")
+
+
+@pytest.mark.parametrize(("region", "keys"), [("intl", INTL_KEYS), ("cn", CN_KEYS)])
+def test_fingerprint_query_without_a_device_leaves_only_device_id_out(region, keys):
+    identity = Identity(token="t", uuid="u-1", device_id="123456789012345678")
+    query = fingerprint_query(region, identity, "1", with_device=False)
+    assert [key for key, _ in query_pairs(query)] == [key for key in keys if key != "device_id"]
+    no_device = Identity(token="t", uuid="u-1", device_id=None)
+    assert fingerprint_query(region, no_device, "1") == query
 
 
 def test_signed_target_signs_what_it_returns():
