@@ -21,8 +21,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from g4f import debug
@@ -237,19 +236,34 @@ class AccountPool:
                 if not slot.busy:
                     _hand_over(slot)
 
-    @asynccontextmanager
-    async def lease(self, prefer: str | None, timeout: float) -> AsyncIterator[Identity]:
-        """Hold one live account for one reply: ``prefer`` (an account
-        fingerprint) when it is live in this pool, else any.
+    def lease(self, prefer: str | None, timeout: float) -> _Lease:
+        """Hold one live account for one reply (``async with``): ``prefer`` (an
+        account fingerprint) when it is live in this pool, else any.
 
         Raises ``RateLimitError`` after ``timeout`` seconds in the queue and
         :class:`AccountsGone` when no live account is left."""
-        live = {self._key(identity.account): identity for identity in self.live()}
-        preferred = self._key(prefer) if prefer else None
+        return _Lease(self, prefer, timeout)
+
+
+class _Lease:
+    """``AccountPool.lease``. A class, not an ``@asynccontextmanager``: that is an
+    async generator of its own, which ``loop.shutdown_asyncgens()`` may close
+    before the provider's generator inside it, and leaving it then fails."""
+
+    __slots__ = ("_key", "_pool", "_prefer", "_timeout")
+
+    def __init__(self, pool: AccountPool, prefer: str | None, timeout: float) -> None:
+        self._pool, self._prefer, self._timeout = pool, prefer, timeout
+        self._key: str | None = None
+
+    async def __aenter__(self) -> Identity:
+        pool = self._pool
+        live = {pool._key(identity.account): identity for identity in pool.live()}
+        preferred = pool._key(self._prefer) if self._prefer else None
         keys = [preferred] if preferred in live else list(live)
         if not keys:
             raise AccountsGone
-        key = await _acquire(keys, timeout)
+        key = await _acquire(keys, self._timeout)
         if key is None:
             if len(keys) == 1 and len(live) > 1:
                 what = "The Hailuo account of this conversation is busy with another reply"
@@ -258,25 +272,40 @@ class AccountPool:
             else:
                 what = f"All {len(keys)} Hailuo accounts are busy (one reply at a time per account)"
             raise RateLimitError(
-                f"{what}; gave up after waiting {timeout:g} s in the queue"
+                f"{what}; gave up after waiting {self._timeout:g} s in the queue"
                 " (queue_timeout / HAILUOAI_QUEUE_TIMEOUT)"
             )
-        try:
-            yield live[key]
-        finally:
+        self._key = key
+        return live[key]
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        key, self._key = self._key, None
+        if key is not None:
             with _lock:
                 _release(key)
 
 
-@asynccontextmanager
-async def exclusive(name: str, timeout: float) -> AsyncIterator[bool]:
+def exclusive(name: str, timeout: float) -> _Exclusive:
     """One holder at a time for ``name`` across threads and loops (the browser
-    login); yields ``False`` when ``timeout`` seconds passed without a turn."""
-    key = f"exclusive {name}"
-    held = await _acquire([key], timeout)
-    try:
-        yield held is not None
-    finally:
+    login): ``async with`` gives ``False`` when ``timeout`` seconds passed without a turn."""
+    return _Exclusive(f"exclusive {name}", timeout)
+
+
+class _Exclusive:
+    """``exclusive``: a class for the same reason as :class:`_Lease`."""
+
+    __slots__ = ("_held", "_key", "_timeout")
+
+    def __init__(self, key: str, timeout: float) -> None:
+        self._key, self._timeout = key, timeout
+        self._held: str | None = None
+
+    async def __aenter__(self) -> bool:
+        self._held = await _acquire([self._key], self._timeout)
+        return self._held is not None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        held, self._held = self._held, None
         if held is not None:
             with _lock:
                 _release(held)

@@ -152,7 +152,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             raise MissingRequirementsError(
                 f"The browser login is switched off here ({BROWSER_LOGIN_ENV}=0): {HOW_TO_LOGIN}"
             )
-        async with _one_login_at_a_time(settings, kwargs):
+        async with _OneLoginAtATime(settings, kwargs):
             identity = await cls._browser_identity(settings, kwargs)
         cache_file = cls.get_cache_file()
         cls.write_cache_file(cache_file, _auth_result(identity, settings))
@@ -255,7 +255,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     async def _log_in(cls, settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """One browser login for every request that needs one at the same time;
         the login is cached. Yields what ``on_auth_async`` yields besides the login."""
-        async with _one_login_at_a_time(settings, kwargs):
+        async with _OneLoginAtATime(settings, kwargs):
             found = find_tokens(None, settings.origin)
             if not found.explicit and AccountPool(settings.origin, found.identities).live():
                 return  # another request logged in meanwhile
@@ -503,17 +503,25 @@ class _Refused(Exception):
         self.error = type(error)(scrub(message, identity.token)) if identity.token in message else error
 
 
-@contextlib.asynccontextmanager
-async def _one_login_at_a_time(settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[None]:
+class _OneLoginAtATime:
     """One browser window per site at a time (the GUI's Login button, requests that
-    need a login): a second one waits for the first, boundedly."""
-    wait = seconds_setting(
-        "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
-    )
-    async with exclusive(f"login {settings.origin}", wait + 30) as my_turn:
-        if not my_turn:
+    need a login): a second one waits for the first, boundedly. A class, not an
+    ``@asynccontextmanager``: see ``_accounts._Lease``."""
+
+    __slots__ = ("_turn",)
+
+    def __init__(self, settings: Settings, kwargs: dict[str, Any]) -> None:
+        wait = seconds_setting(
+            "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
+        )
+        self._turn = exclusive(f"login {settings.origin}", wait + 30)
+
+    async def __aenter__(self) -> None:
+        if not await self._turn.__aenter__():
             raise MissingAuthError(f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}")
-        yield
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._turn.__aexit__(*exc_info)
 
 
 async def _with_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> Identity:
