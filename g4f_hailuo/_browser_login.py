@@ -28,6 +28,7 @@ from typing import Any
 
 from g4f.errors import MissingAuthError, MissingRequirementsError
 
+from ._config import BROWSER_LOGIN_ENV, switched_off
 from ._identity import is_guest_token
 
 __all__ = [
@@ -115,7 +116,7 @@ def find_browser() -> str | None:
 def browser_login_available() -> bool:
     """Whether a browser login can run here: the extra, a browser, and not
     switched off (``HAILUOAI_BROWSER_LOGIN=0``, e.g. on a headless server)."""
-    if os.environ.get("HAILUOAI_BROWSER_LOGIN", "").strip().lower() in ("0", "false", "off", "no"):
+    if switched_off(BROWSER_LOGIN_ENV):
         return False
     return importlib.util.find_spec("nodriver") is not None and find_browser() is not None
 
@@ -172,7 +173,7 @@ async def _start_and_wait(
     except Exception as error:
         raise MissingRequirementsError(
             f"Could not start the browser {executable} ({type(error).__name__}); without a display,"
-            " use a token instead (g4f-hailuo login, or HAILUOAI_API_KEY), or set"
+            " use a token instead (g4f-hailuo login --token-stdin, or HAILUOAI_API_KEY), or set"
             " G4F_BROWSER_EXECUTABLE_PATH to another Chrome/Chromium"
         ) from None
     started.append(browser)

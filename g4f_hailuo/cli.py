@@ -10,7 +10,8 @@ so ``--help`` answers at once.
 
 Exit codes (``EXIT_*``): 0 done; 1 failed; 2 bad usage; 3 the account (not
 logged in, token rejected or expired, banned, out of credits); 4 Hailuo
-unreachable, rate limited or failing; 130 interrupted.
+unreachable, rate limited or failing; 130 interrupted; 141 the reader of
+standard output went away (``| head``), as a shell reports a SIGPIPE.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_AUTH",
+    "EXIT_BROKEN_PIPE",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -51,10 +53,14 @@ EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_UNAVAILABLE = 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a program whose reader left
 
 TOKEN_ENV = "HAILUOAI_API_KEY"
 NOT_LOGGED_IN = f"Not logged in to Hailuo: run `{PROG} login` (or set {TOKEN_ENV})."
-CHAT_HELP = "/new starts a new chat, /exit (or Ctrl-D) quits, Ctrl-C stops an answer."
+CHAT_HELP = (
+    "/new starts a new chat, /exit (or Ctrl-D) quits, Ctrl-C stops an answer or clears the line "
+    "(twice in a row quits)."
+)
 
 # Commands handled by another module's own argument parser: their arguments pass through.
 _PASS_THROUGH = ("demo", "serve-fake")
@@ -135,11 +141,17 @@ class Spinner:
         self.stop()
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def _is_tty(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal: decides how input is read (prompts, hidden token)."""
     try:
-        return stream.isatty() and os.environ.get("TERM") != "dumb"
+        return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    """A terminal that can redraw a line (not TERM=dumb): decides only whether the spinner draws."""
+    return _is_tty(stream) and os.environ.get("TERM") != "dumb"
 
 
 def _can_encode(stream: TextIO, text: str) -> bool:
@@ -158,6 +170,7 @@ def _exit_code_for(error: BaseException) -> int:
     from g4f.errors import (
         BadRequestError,
         MissingAuthError,
+        ModelNotFoundError,
         NoValidHarFileError,
         PaymentRequiredError,
         RateLimitError,
@@ -168,6 +181,8 @@ def _exit_code_for(error: BaseException) -> int:
 
     if isinstance(error, (MissingAuthError, NoValidHarFileError, PaymentRequiredError)):
         return EXIT_AUTH
+    if isinstance(error, ModelNotFoundError):
+        return EXIT_USAGE
     if isinstance(error, BadRequestError):  # a ResponseStatusError, but not the service's fault
         return EXIT_ERROR
     if isinstance(error, (RateLimitError, ResponseStatusError, ResponseError, G4FTimeoutError, OSError)):
@@ -201,16 +216,52 @@ def _current_logins(settings: Settings) -> tuple[str, list[Identity]]:
     return found.describe(), list(found.identities)
 
 
+def _known_device(settings: Settings, identity: Identity) -> Identity:
+    """``identity`` with the device already registered for its account, when it names none.
+
+    A token from HAILUOAI_API_KEY, .env or a file often carries no device id; registering one on
+    every ``status`` would give the account a new upstream device each run. Used instead, with
+    no request: a cached login of the same account on this site (the device its login
+    registered, or its browser reported), else the device remembered for the account
+    (``_devices``, shared with the provider).
+    """
+    if identity.device_id is not None:
+        return identity
+    from . import _auth_cache, _devices
+    from ._identity import Identity
+
+    account = _auth_cache.login_key(identity.token)
+    for login in _auth_cache.read_logins(_auth_cache.auth_file()):
+        cached = Identity.from_dict(login)
+        if (
+            cached is not None
+            and cached.device_id
+            and _auth_cache.for_origin(login, settings.origin)
+            and _auth_cache.login_key(cached.token) == account
+        ):
+            return Identity(identity.token, cached.uuid, cached.device_id, cached.user_agent)
+    device_id = _devices.remembered(_devices.devices_file(), settings.origin, identity.account, identity.uuid)
+    if device_id is None:
+        return identity
+    return Identity(identity.token, identity.uuid, device_id, identity.user_agent)
+
+
 async def _account_info(settings: Settings, identity: Identity) -> tuple[Identity, dict[str, Any]]:
-    """Ask Hailuo who the token is (``user/info``); registers a device first if the token has none."""
+    """Ask Hailuo who the token is (``user/info``). A token without a known device
+    (``_known_device``) gets one registered first, remembered as the provider does."""
     import aiohttp
 
+    from . import _devices
     from ._client import fetch_user_info, register_device
     from ._identity import Identity
 
+    identity = _known_device(settings, identity)
     async with aiohttp.ClientSession() as session:
         if identity.device_id is None:
             device_id = await register_device(session, settings, identity)
+            path = _devices.devices_file()
+            with contextlib.suppress(OSError):  # e.g. a read-only home: only the next run registers again
+                _devices.remember(path, settings.origin, identity.account, identity.uuid, device_id)
             identity = Identity(identity.token, identity.uuid, device_id, identity.user_agent)
         return identity, await fetch_user_info(session, settings, identity)
 
@@ -286,30 +337,38 @@ class _Chat:
 
         messages = [*self.messages, {"role": "user", "content": prompt}]
         parts: list[str] = []
+        reader_left = False
         spinner = Spinner("waiting for Hailuo", self.err).start()
+        stream = g4f.ChatCompletion.create(
+            model=self.args.model,
+            messages=messages,
+            provider="HailuoAI",
+            stream=True,
+            base_url=self.args.base_url,
+            region=self.args.region,
+            conversation=self.conversation,
+        )
         try:
-            for chunk in g4f.ChatCompletion.create(
-                model=self.args.model,
-                messages=messages,
-                provider="HailuoAI",
-                stream=True,
-                base_url=self.args.base_url,
-                region=self.args.region,
-                conversation=self.conversation,
-            ):
-                if isinstance(chunk, str):
-                    if chunk:
-                        spinner.stop()
-                        parts.append(chunk)
-                        self.out.write(chunk)
-                        self.out.flush()
-                elif isinstance(chunk, JsonConversation):
-                    self.conversation = chunk
-                elif isinstance(chunk, TitleGeneration) and self.title is None:
-                    self.title = chunk.title
+            # closing: a stream left mid-answer (the reader went away) ends here, its connection
+            # closed on g4f's loop, rather than at interpreter exit with an error from its clean-up.
+            with contextlib.closing(stream):
+                for chunk in stream:
+                    if isinstance(chunk, str):
+                        if chunk:
+                            spinner.stop()
+                            parts.append(chunk)
+                            self.out.write(chunk)
+                            self.out.flush()
+                    elif isinstance(chunk, JsonConversation):
+                        self.conversation = chunk
+                    elif isinstance(chunk, TitleGeneration) and self.title is None:
+                        self.title = chunk.title
+        except BrokenPipeError:  # the reader of the answer went away: write nothing more (see main)
+            reader_left = True
+            raise
         finally:
             spinner.stop()
-            if parts:
+            if parts and not reader_left:
                 self.out.write("\n")
                 self.out.flush()
         answer = "".join(parts)
@@ -321,21 +380,43 @@ def _prompts(args: argparse.Namespace, stdin: TextIO, err: TextIO) -> Iterator[s
     if args.message:
         yield from args.message
         return
-    if not _is_terminal(stdin):
+    if not _is_tty(stdin):
         yield from (line.rstrip("\r\n") for line in stdin)
         return
     with contextlib.suppress(ImportError):  # line editing and history, where the platform has them
         import readline  # noqa: F401
+    interrupted = False  # the last prompt ended with Ctrl-C
     while True:
         try:
-            yield input("you> ")
+            line = input("you> ")
         except EOFError:
             err.write("\n")
             return
+        except KeyboardInterrupt:
+            if interrupted:
+                raise  # a second Ctrl-C in a row quits (main: exit code 130)
+            interrupted = True
+            err.write("\n(line cleared; Ctrl-C again or Ctrl-D quits)\n")
+            continue
+        interrupted = False
+        yield line
+
+
+def _check_model(model: str) -> None:
+    """An unknown model is a usage error, found before anything is sent."""
+    from g4f.errors import ModelNotFoundError
+
+    from .provider import HailuoAI
+
+    try:
+        HailuoAI.get_model(model)
+    except ModelNotFoundError as error:
+        raise CommandError(_describe(error), EXIT_USAGE) from None
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    _check_model(args.model)
     _source, identities = _current_logins(settings)
     if not identities:
         raise CommandError(NOT_LOGGED_IN, EXIT_AUTH)
@@ -349,7 +430,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     debug.version_check = False  # else g4f asks PyPI for its newest version and prints the answer
     out, err = sys.stdout, sys.stderr
-    interactive = not args.message and _is_terminal(sys.stdin)
+    interactive = not args.message and _is_tty(sys.stdin)
     chat = _Chat(args, out, err)
     if interactive:
         name = _claims_user(identity).get("name") or "your account"
@@ -389,8 +470,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 # -- login / logout / status ---------------------------------------------------------------------
 
 
-def _read_token(args: argparse.Namespace) -> str:
-    if args.token_stdin or not _is_terminal(sys.stdin):
+def _read_token() -> str:
+    """The token: from a pipe as sent, or typed at a hidden prompt on a terminal (never echoed)."""
+    if not _is_tty(sys.stdin):
         text = sys.stdin.read()
     else:
         import getpass
@@ -399,22 +481,77 @@ def _read_token(args: argparse.Namespace) -> str:
             "Log in on the Hailuo site, then copy the token from the browser's developer tools\n"
             "(Application > Local Storage > _token). It is not shown while you paste it.\n"
         )
-        text = getpass.getpass("Hailuo token: ")
+        try:
+            text = getpass.getpass("Hailuo token: ")
+        except EOFError:  # Ctrl-D at the prompt
+            sys.stderr.write("\n")
+            text = ""
     token = text.strip().strip('"').strip()
     return token.removeprefix("Bearer ").strip()
 
 
+def _browser_login_switched_off() -> str | None:
+    """The value of HAILUOAI_BROWSER_LOGIN when it switches the browser login off, else ``None``."""
+    from ._config import BROWSER_LOGIN_ENV, switched_off
+
+    return os.environ[BROWSER_LOGIN_ENV].strip() if switched_off(BROWSER_LOGIN_ENV) else None
+
+
+def _browser_login_runs_here() -> bool:
+    """Whether plain ``login`` should choose the browser: the extra, a Chrome/Chromium, not
+    switched off, and a screen for its window (Linux without DISPLAY/WAYLAND_DISPLAY has none)."""
+    from ._browser_login import browser_login_available
+
+    if not browser_login_available():
+        return False
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _overriding_token() -> str | None:
+    """Which token source wins over the login cache right now (HAILUOAI_API_KEY, or the
+    HAILUOAI_API_KEY line of the .env in g4f's cookies dir), named for the user; else ``None``."""
+    from ._auth_cache import auth_file
+    from ._token_sources import dotenv_value, split_tokens
+
+    if split_tokens(os.environ.get(TOKEN_ENV)):
+        return f"{TOKEN_ENV} (environment)"
+    dotenv = auth_file().parent / ".env"
+    if split_tokens(dotenv_value(dotenv, TOKEN_ENV)):
+        return f"{TOKEN_ENV} in {dotenv}"
+    return None
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if args.browser:
-        return _browser_login(args, settings)
+    if args.token_stdin and (args.headless or args.login_timeout is not None):
+        raise CommandError("--headless and --login-timeout are options of the browser login.", EXIT_USAGE)
+    code: int | None = None
+    if args.browser or args.headless or args.login_timeout is not None:  # the browser's options ask for it
+        code = _browser_login(args, settings, chosen=False)
+    elif not args.token_stdin and _is_tty(sys.stdin) and _browser_login_runs_here():
+        code = _browser_login(args, settings, chosen=True)  # None: it could not start; paste instead
+    if code is None:
+        code = _token_login(args, settings)
+    overriding = _overriding_token()
+    if overriding:
+        sys.stderr.write(
+            f"{PROG}: warning: {overriding} is set and takes priority over this login"
+            " (unset it for the login to be used).\n"
+        )
+    return code
+
+
+def _token_login(args: argparse.Namespace, settings: Settings) -> int:
+    """A pasted token, checked with the site (a device registered if it has none), then cached."""
     from g4f.errors import G4FError
     from g4f.providers.response import AuthResult
 
     from ._identity import Identity
     from .provider import HailuoAI
 
-    token = _read_token(args)
+    token = _read_token()
     if not token:
         raise CommandError("No token given: paste the value of localStorage._token.", EXIT_USAGE)
 
@@ -447,23 +584,46 @@ def cmd_login(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _browser_login(args: argparse.Namespace, settings: Settings) -> int:
-    """``HailuoAI.login()``: a browser window on this machine, then the login cache."""
-    from g4f.errors import G4FError
+def _browser_login(args: argparse.Namespace, settings: Settings, *, chosen: bool) -> int | None:
+    """``HailuoAI.login()``: a browser window on this machine, then the login cache.
+
+    ``chosen``: plain ``login`` picked the browser by itself; when the browser cannot start,
+    ``None`` says to ask for a token instead of failing.
+    """
+    from g4f.errors import G4FError, MissingRequirementsError
 
     from ._browser_login import browser_login_available
     from .provider import HailuoAI
 
+    switched_off = _browser_login_switched_off()
+    if switched_off is not None:
+        raise CommandError(
+            f"The browser login is switched off (HAILUOAI_BROWSER_LOGIN={switched_off}): unset it to "
+            f"use --browser, or paste a token: `{PROG} login --token-stdin`.",
+            EXIT_USAGE,
+        )
     if not browser_login_available():
         raise CommandError(
             'The browser login needs the browser extra (pip install "g4f-hailuo[browser]") and '
-            f"Chrome or Chromium on PATH; or paste a token: `{PROG} login`.",
+            f"Chrome or Chromium on PATH; or paste a token: `{PROG} login --token-stdin`.",
             EXIT_ERROR,
         )
-    sys.stderr.write(f"A browser window opens on {settings.origin}: log in there.\n")
+    if args.headless:
+        sys.stderr.write(f"Logging in on {settings.origin} in a headless browser.\n")
+    else:
+        instead = f" (Ctrl-C, then `{PROG} login --token-stdin`, to paste a token instead)" if chosen else ""
+        sys.stderr.write(f"A browser window opens on {settings.origin}: log in there{instead}.\n")
+    options: dict[str, Any] = {"base_url": args.base_url, "region": args.region, "headless": args.headless}
+    if args.login_timeout is not None:
+        options["login_timeout"] = args.login_timeout
     try:
         with Spinner("waiting for the browser login"):
-            summary = _run_checked(HailuoAI.login(base_url=args.base_url, region=args.region), settings)
+            summary = _run_checked(HailuoAI.login(**options), settings)
+    except MissingRequirementsError as error:
+        if not chosen:
+            raise CommandError(f"Login failed: {_describe(error)}", EXIT_ERROR) from None
+        sys.stderr.write(f"The browser login cannot run here: {_describe(error)}.\n")
+        return None
     except G4FError as error:
         raise CommandError(f"Login failed: {_describe(error)}", _exit_code_for(error)) from None
     _print_login(summary.get("name"), summary.get("expires"), str(summary.get("cache_file")))
@@ -483,11 +643,12 @@ def cmd_logout(args: argparse.Namespace) -> int:
     cache = HailuoAI.get_cache_file()
     if not cache.exists():
         print("Not logged in: nothing to do.")
-        return EXIT_OK
-    HailuoAI.reset_auth()
-    print(f"Logged out: removed {cache}.")
-    if os.environ.get(TOKEN_ENV):
-        print(f"Note: {TOKEN_ENV} is still set and still used.")
+    else:
+        HailuoAI.reset_auth()
+        print(f"Logged out: removed {cache}.")
+    overriding = _overriding_token()
+    if overriding:
+        print(f"Note: {overriding} is still set, and its token is still used.")
     return EXIT_OK
 
 
@@ -526,6 +687,7 @@ def _account_status(
     """One account's report (never its token), its lines of text and its exit code."""
     from g4f.errors import G4FError
 
+    identity = _known_device(settings, identity)
     user = _claims_user(identity)
     expires_at = identity.expires_at
     report: dict[str, Any] = {
@@ -611,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hailuo AI (MiniMax) web chat as a g4f provider: chat, log in, check the login.",
         epilog=(
             "Exit codes: 0 done, 1 failed, 2 bad usage, 3 not logged in or token rejected/expired, "
-            "4 Hailuo unreachable, rate limited or failing, 130 interrupted. "
+            "4 Hailuo unreachable, rate limited or failing, 130 interrupted, 141 output pipe closed. "
             f"`{PROG} COMMAND --help` describes a command."
         ),
     )
@@ -646,17 +808,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     login = commands.add_parser(
         "login",
-        help="store a Hailuo login (paste a token, or log in in a browser)",
+        help="store a Hailuo login (log in in a browser, or paste a token)",
         description=(
-            "Check a Hailuo token with the site and store it in g4f's cookies dir, where the "
-            "HailuoAI provider finds it. The token is read without echo from a terminal, or from "
-            "standard input when it is not a terminal. Never pass it as an argument."
+            "Log in to Hailuo and store the login in g4f's cookies dir, where the HailuoAI provider "
+            "finds it. On a terminal, a browser window opens for the login when the browser login "
+            "can run here (the browser extra, a Chrome/Chromium, a display, HAILUOAI_BROWSER_LOGIN "
+            "not off); otherwise the token is asked for, without echo, and checked with the site. "
+            "From a pipe the token is read from standard input. Never pass it as an argument."
         ),
     )
     how = login.add_mutually_exclusive_group()
-    how.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+    how.add_argument(
+        "--token-stdin",
+        action="store_true",
+        help="paste a token, never a browser (read without echo on a terminal, else from standard input)",
+    )
     how.add_argument(
         "--browser", action="store_true", help="log in in a browser window (needs the browser extra)"
+    )
+    login.add_argument(
+        "--headless",
+        action="store_true",
+        help="log in in a browser without a window (for automation; implies --browser)",
+    )
+    login.add_argument(
+        "--login-timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="the longest wait for the browser login (default: $HAILUOAI_LOGIN_TIMEOUT, else 300; "
+        "implies --browser)",
     )
     _add_site_options(login)
     login.set_defaults(handler=cmd_login)
@@ -690,7 +870,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text!r}")
+    return seconds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; its exit code. A reader of standard output that went away
+    (``| head``) ends the command quietly with EXIT_BROKEN_PIPE, as a shell reports it."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a pipe closed early fails here, not at exit with a traceback
+        return code
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point standard output at os.devnull: what is still buffered, and the flush at exit,
+    go nowhere instead of raising BrokenPipeError again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         if args_list and args_list[0] in _PASS_THROUGH:

@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write(f"fake Hailuo server at {server.url}\n\n")
         messages: list[dict[str, Any]] = []
         conversation: JsonConversation | None = None
-        for prompt in prompts:
+        opened = ""  # the chatID Hailuo issued for the first turn
+        for turn, prompt in enumerate(prompts):
             messages.append({"role": "user", "content": prompt})
             out.write(f"you:    {prompt}\nhailuo: ")
             out.flush()
@@ -67,14 +68,32 @@ def main(argv: list[str] | None = None) -> int:
                     out.write(f"[title: {chunk.title}] ")
             out.write("\n\n")
             messages.append({"role": "assistant", "content": "".join(answer)})
+            if turn == 0:
+                opened = str(getattr(conversation, "chatID", "") or "")
         sent = server.chat_requests()
         chat_ids = [request.form["chatID"] if request.form else "?" for request in sent]
         out.write(f"the server received {len(sent)} messages; chatIDs sent: {', '.join(chat_ids)}\n")
-        ok = len(sent) == len(prompts) and chat_ids[0] == "0" and len(set(chat_ids[1:])) <= 1
-        out.write("multi-turn chat: OK\n" if ok else "multi-turn chat: UNEXPECTED\n")
+        ok = continues_one_chat(chat_ids, opened, len(prompts))
+        if ok:
+            out.write("multi-turn chat: OK\n")
+        else:
+            out.write(
+                "multi-turn chat: UNEXPECTED (expected chatID 0 for the first message, then the chat it"
+                f" opened, {opened or '?'}, for every later one)\n"
+            )
         return 0 if ok else 1
     finally:
         server.stop()
+
+
+def continues_one_chat(chat_ids: list[str], opened: str, turns: int) -> bool:
+    """One Hailuo chat from the first turn on: the first message starts a chat (chatID "0"),
+    the answer opens one (``opened``, a non-zero id), and every later message continues that one."""
+    if len(chat_ids) != turns or not chat_ids or chat_ids[0] != "0":
+        return False
+    if not opened.isdigit() or opened == "0":
+        return False
+    return all(chat_id == opened for chat_id in chat_ids[1:])
 
 
 if __name__ == "__main__":

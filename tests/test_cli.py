@@ -6,6 +6,7 @@ Hailuo variables from the caller. No output may ever contain a token.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -19,19 +20,22 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import pytest
 
-from _g4f_processes import isolated_env
+from _g4f_processes import REQUIRED_ENV, isolated_env
+from g4f_hailuo._browser_login import find_browser
 from g4f_hailuo.cli import Spinner
-from g4f_hailuo.fake_server import FakeHailuo
+from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 COMMANDS = ["demo", "chat", "login", "logout", "status", "serve-fake"]
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard: nothing listens there
 AUTH_FILE = "auth_g4f_hailuo.json"
@@ -116,6 +120,26 @@ def user_info_calls(fake: FakeHailuo) -> int:
     return sum(1 for r in fake.requests if r.path == "/v1/api/user/info")
 
 
+def device_registrations(fake: FakeHailuo) -> int:
+    return sum(1 for r in fake.requests if r.path == "/v1/api/user/device/register")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip the test for a missing end-to-end dependency; fail instead under G4F_HAILUO_E2E=required (CI)."""
+    if os.environ.get(REQUIRED_ENV, "").lower() == "required":
+        pytest.fail(f"{reason} ({REQUIRED_ENV}=required)", pytrace=False)
+    pytest.skip(reason)
+
+
+def test_a_missing_dependency_skips_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REQUIRED_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        skip_or_fail("no such thing")
+    monkeypatch.setenv(REQUIRED_ENV, "required")
+    with pytest.raises(pytest.fail.Exception, match="no such thing"):
+        skip_or_fail("no such thing")
+
+
 # -- help, usage, entry points --------------------------------------------------------------------
 
 
@@ -150,7 +174,7 @@ def test_version(cli: Cli) -> None:
 def test_console_script_when_installed(cli: Cli) -> None:
     script = Path(sys.executable).with_name("g4f-hailuo")
     if not script.exists():
-        pytest.skip("the g4f-hailuo console script is not installed in this environment")
+        skip_or_fail("the g4f-hailuo console script is not installed in this environment")
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=cli.env(), timeout=60)
     assert done.returncode == EXIT_OK and "serve-fake" in done.stdout
 
@@ -206,6 +230,125 @@ def test_browser_login_without_a_browser_says_what_is_missing(cli: Cli, site: Fa
 
 def test_login_token_and_browser_are_exclusive(cli: Cli) -> None:
     assert cli("login", "--browser", "--token-stdin").code == EXIT_USAGE
+
+
+def test_login_token_stdin_takes_no_browser_options(cli: Cli) -> None:
+    result = cli("login", "--token-stdin", "--headless")
+    assert result.code == EXIT_USAGE and "browser login" in result.err
+    assert cli("login", "--login-timeout", "0").code == EXIT_USAGE
+    assert cli("login", "--login-timeout", "soon").code == EXIT_USAGE
+
+
+def test_browser_login_switched_off_says_so(cli: Cli, site: FakeHailuo) -> None:
+    result = cli("login", "--browser", env={"HAILUOAI_BROWSER_LOGIN": "0"})
+    assert result.code == EXIT_USAGE, result.text
+    assert "switched off (HAILUOAI_BROWSER_LOGIN=0)" in result.err
+    assert "browser extra" not in result.err and "Chromium" not in result.err
+    assert not site.requests
+
+
+def test_login_warns_when_the_environment_token_wins(cli: Cli, site: FakeHailuo) -> None:
+    other = new_token(cli, site, name="from-env")
+    token = new_token(cli, site)
+    result = cli("login", stdin=token, env={"HAILUOAI_API_KEY": other})
+    assert result.code == EXIT_OK, result.text
+    (warning,) = [line for line in result.err.splitlines() if "warning" in line]
+    assert "HAILUOAI_API_KEY (environment)" in warning and "priority" in warning
+    plain = cli("login", stdin=token)
+    assert plain.code == EXIT_OK and "warning" not in plain.err
+
+
+def test_login_warns_when_a_dotenv_token_wins(cli: Cli, site: FakeHailuo) -> None:
+    dotenv = cli.auth_file.parent / ".env"
+    dotenv.parent.mkdir(parents=True)
+    dotenv.write_text(f"HAILUOAI_API_KEY={new_token(cli, site, name='dotenv')}\n")
+    result = cli("login", stdin=new_token(cli, site))
+    assert result.code == EXIT_OK, result.text
+    (warning,) = [line for line in result.err.splitlines() if "warning" in line]
+    assert f"HAILUOAI_API_KEY in {dotenv}" in warning and "priority" in warning
+
+
+def test_logout_says_an_environment_or_dotenv_token_is_still_used(cli: Cli, site: FakeHailuo) -> None:
+    logged_in(cli, site)
+    other = new_token(cli, site, name="from-env")
+    result = cli("logout", env={"HAILUOAI_API_KEY": other})
+    assert result.code == EXIT_OK and "Logged out" in result.out
+    assert "HAILUOAI_API_KEY (environment) is still set" in result.out
+    dotenv = cli.auth_file.parent / ".env"
+    dotenv.write_text(f"HAILUOAI_API_KEY={other}\n")
+    again = cli("logout")
+    assert again.code == EXIT_OK and "nothing to do" in again.out
+    assert f"HAILUOAI_API_KEY in {dotenv} is still set" in again.out
+    dotenv.unlink()
+    assert "still" not in cli("logout").out
+
+
+# -- the browser login, in a real Chromium ---------------------------------------------------------
+
+
+@pytest.fixture
+def real_browser() -> None:
+    """The CLI's browser login runs in this interpreter's environment: nodriver and a Chromium."""
+    import importlib.util
+
+    if importlib.util.find_spec("nodriver") is None:
+        skip_or_fail("the browser login needs nodriver (the browser extra)")
+    if find_browser() is None:
+        skip_or_fail("the browser login needs Chrome/Chromium (apt-get install -y chromium)")
+
+
+@pytest.fixture
+def login_site(cli: Cli) -> Iterator[FakeHailuo]:
+    """A fake site whose visitor logs in as "alice" by itself (see tests/test_browser_login.py)."""
+    server = run_in_thread(login_as="alice", login_delay=0.1)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("how", [["--browser", "--headless"], ["--headless"]], ids=["browser", "implied"])
+def test_browser_login_in_chromium_from_the_command_line(
+    cli: Cli, real_browser: None, login_site: FakeHailuo, how: list[str]
+) -> None:
+    result = cli("login", *how, "--login-timeout", "60", "--base-url", login_site.url)
+    assert result.code == EXIT_OK, result.text
+    (login,) = login_site.logins
+    assert login["token"] not in result.text
+    assert "in a headless browser" in result.err
+    assert "Logged in to Hailuo as alice; the token expires on " in result.out
+    assert f"Saved to {cli.auth_file} (readable by you only)." in result.out
+    assert stat.S_IMODE(cli.auth_file.stat().st_mode) == 0o600
+    stored = json.loads(cli.auth_file.read_text())
+    assert stored["token"] == login["token"] and stored["device_id"] == login["device_id"]
+
+
+def test_plain_login_on_a_terminal_tries_the_browser_then_asks_for_a_token(
+    cli: Cli, real_browser: None, site: FakeHailuo
+) -> None:
+    """Plain `login` on a terminal picks the browser where it can run; a browser that cannot
+    open its window (a display nobody serves) leaves the hidden prompt instead of a failure."""
+    token = new_token(cli, site)
+    env = cli.env({"DISPLAY": ":4711", "HAILUOAI_LOGIN_TIMEOUT": "20"})
+    terminal = Terminal(cli.argv("login"), env, cli.root)
+    try:
+        terminal.read_until(f"A browser window opens on {site.url}: log in there")
+        terminal.read_until("The browser login cannot run here", timeout=60)
+        terminal.read_until("Hailuo token: ")
+        terminal.type(token + "\n")
+        terminal.read_until("Saved to ")
+    finally:
+        code = terminal.close()
+    assert code == EXIT_OK, terminal.output
+    assert "Logged in to Hailuo as tester" in terminal.output and token[-20:] not in terminal.output
+    assert json.loads(cli.auth_file.read_text())["token"] == token
+
+
+def test_plain_login_from_a_pipe_never_opens_a_browser(cli: Cli, site: FakeHailuo) -> None:
+    token = new_token(cli, site)
+    result = cli("login", stdin=token, env={"DISPLAY": ":4711"})
+    assert result.code == EXIT_OK, result.text
+    assert "browser" not in result.err
 
 
 def test_logout_removes_the_login(cli: Cli, site: FakeHailuo) -> None:
@@ -266,6 +409,42 @@ def test_status_offline_asks_nobody(cli: Cli, site: FakeHailuo) -> None:
     assert user_info_calls(site) == checks
 
 
+def test_status_uses_the_cached_device_of_a_token_without_one(cli: Cli, site: FakeHailuo) -> None:
+    """A token without a device id in its claims (here from HAILUOAI_API_KEY) is asked about with
+    the device its cached login registered: no new upstream device on every run."""
+    token = new_token(cli, site, with_device_id=False)
+    assert cli("login", "--token-stdin", stdin=token).code == EXIT_OK
+    device = json.loads(cli.auth_file.read_text())["device_id"]
+    registered = device_registrations(site)
+    for _ in range(2):
+        result = cli("status", env={"HAILUOAI_API_KEY": token})
+        assert result.code == EXIT_OK, result.text
+        assert f"device {device}" in result.out and "Alive: yes" in result.out
+    assert device_registrations(site) == registered
+
+
+def test_status_registers_a_token_without_a_device_once(cli: Cli, site: FakeHailuo) -> None:
+    """No login to borrow a device from: the first run registers one, the next runs reuse it."""
+    token = new_token(cli, site, with_device_id=False)
+    devices = set()
+    for _ in range(3):
+        result = cli("status", "--json", env={"HAILUOAI_API_KEY": token})
+        assert result.code == EXIT_OK, result.text
+        (account,) = json.loads(result.out)["accounts"]
+        devices.add(account["device_id"])
+    assert device_registrations(site) == 1 and len(devices) == 1
+    assert not cli.auth_file.exists(), "a token given in the environment is never stored"
+    offline = cli("status", "--offline", env={"HAILUOAI_API_KEY": token})
+    assert f"device {devices.pop()}" in offline.out
+
+
+def test_status_offline_registers_no_device(cli: Cli, site: FakeHailuo) -> None:
+    token = new_token(cli, site, with_device_id=False)
+    result = cli("status", "--offline", env={"HAILUOAI_API_KEY": token})
+    assert result.code == EXIT_OK, result.text
+    assert not site.requests
+
+
 def test_status_of_a_revoked_token(cli: Cli, site: FakeHailuo) -> None:
     token = logged_in(cli, site)
     site.revoke(token)
@@ -290,8 +469,8 @@ def test_status_reports_the_environment_token_first(cli: Cli, site: FakeHailuo) 
 
 
 def test_status_when_hailuo_is_unreachable(cli: Cli, site: FakeHailuo) -> None:
-    logged_in(cli, site)
-    result = cli("status", "--base-url", CLOSED_PORT_URL)
+    token = new_token(cli, site)  # a login cached for the fake site would not serve another one
+    result = cli("status", "--base-url", CLOSED_PORT_URL, env={"HAILUOAI_API_KEY": token})
     assert result.code == EXIT_UNAVAILABLE
     assert "Alive: unknown (Cannot reach Hailuo" in result.out
 
@@ -381,6 +560,70 @@ def test_chat_with_an_unknown_region_is_a_usage_error(cli: Cli) -> None:
     assert cli("chat", "--region", "mars", "-m", "hi").code == EXIT_USAGE
 
 
+def test_chat_with_an_unknown_model_is_a_usage_error(cli: Cli, site: FakeHailuo) -> None:
+    token = new_token(cli, site)
+    result = cli("chat", "--model", "gpt-4", "-m", "hi", env={"HAILUOAI_API_KEY": token})
+    assert result.code == EXIT_USAGE, result.text
+    assert "'gpt-4' is not served" in result.err and "Traceback" not in result.err
+    assert not site.requests
+    assert cli("chat", "--model", "gpt-4", "-m", "hi").code == EXIT_USAGE  # before "not logged in"
+    assert cli("chat", "--model", "hailuo", "-m", "hi", env={"HAILUOAI_API_KEY": token}).code == EXIT_OK
+
+
+def test_chat_in_the_cn_region_sends_the_cn_fingerprint(cli: Cli, fake: FakeHailuo) -> None:
+    token = new_token(cli, fake)
+    result = cli(
+        "chat", "--base-url", fake.url, "--region", "cn", "-m", "你好", env={"HAILUOAI_API_KEY": token}
+    )
+    assert result.code == EXIT_OK, result.text
+    assert result.out.strip() == fake.reply_for("你好", 1)
+    (sent,) = fake.chat_requests()
+    assert sent.signature_ok
+    assert sent.query["version_code"] == "22200" and sent.query["browser_language"] == "zh-CN"
+    assert "biz_id" not in sent.query and sent.query["device_memory"] == "8"
+
+
+def chat_into_a_closed_pipe(cli: Cli, site: FakeHailuo) -> tuple[int, str]:
+    """`g4f-hailuo chat ... | head -c 10`: its exit code and standard error."""
+    token = new_token(cli, site)
+    site.scenario = "normal frames=20 delay=0.1"  # the answer is still streaming when the reader leaves
+    process = subprocess.Popen(
+        cli.argv("chat", "-m", "a long answer, please", "-m", "and another"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cli.root,
+        env=cli.env({"HAILUOAI_API_KEY": token}),
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        head = process.stdout.read(10)  # what `head -c 10` reads, then it exits
+        process.stdout.close()
+        err = process.stderr.read().decode("utf-8", "replace")
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        process.stderr.close()  # type: ignore[union-attr]
+    assert len(head) == 10
+    assert token not in err
+    return code, err
+
+
+def test_chat_into_a_pipe_closed_early_ends_quietly(cli: Cli, site: FakeHailuo) -> None:
+    """No BrokenPipeError traceback (nor one at exit); exit 141, as a shell reports it."""
+    code, err = chat_into_a_closed_pipe(cli, site)
+    assert "BrokenPipe" not in err and "Exception ignored" not in err, err
+    assert "g4f_hailuo/cli.py" not in err, err  # no traceback through the command
+    assert code == EXIT_BROKEN_PIPE, err
+
+
+def test_an_abandoned_answer_is_cleaned_up_without_an_error(cli: Cli, site: FakeHailuo) -> None:
+    code, err = chat_into_a_closed_pipe(cli, site)
+    assert code == EXIT_BROKEN_PIPE
+    assert "Traceback" not in err and "error occurred" not in err, err
+
+
 # -- demo and serve-fake -----------------------------------------------------------------------
 
 
@@ -449,12 +692,22 @@ def _read_lines(stream: IO[str], count: int, timeout: float) -> list[str]:
 
 
 class Terminal:
-    """A command on a pseudo-terminal (stdin, stdout and stderr), read with deadlines."""
+    """A command on a pseudo-terminal (stdin, stdout and stderr), read with deadlines.
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+    In a session of its own, so without a controlling terminal: getpass cannot open the
+    /dev/tty of whoever runs the tests and prompts on this pseudo-terminal instead.
+    """
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, *, term: str = "xterm") -> None:
         self.master, slave = pty.openpty()
         self.process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env={**env, "TERM": "xterm"}
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env={**env, "TERM": term},
+            start_new_session=True,
         )
         os.close(slave)
         self.output = ""
@@ -477,6 +730,21 @@ class Terminal:
 
     def type(self, text: str) -> None:
         os.write(self.master, text.encode("utf-8"))
+
+    def interrupt_at_the_prompt(self, then: str, *, count: int = 1) -> None:
+        """Ctrl-C (SIGINT) for Python's line editor, until ``then`` appears (``count`` times in all).
+
+        readline notices a signal only while it waits in select(): one that lands while it is
+        drawing (a busy machine) waits for the next key. Sending it again is safe: Python merges
+        pending SIGINTs into one KeyboardInterrupt.
+        """
+        for _ in range(3):
+            time.sleep(0.3)
+            self.process.send_signal(signal.SIGINT)
+            with contextlib.suppress(AssertionError):
+                self.read_until(then, timeout=5, count=count)
+                return
+        self.read_until(then, timeout=1, count=count)  # fails with what the terminal shows
 
     def close(self) -> int:
         try:
@@ -532,6 +800,76 @@ def test_ctrl_c_stops_an_answer_and_the_chat_goes_on(cli: Cli, site: FakeHailuo)
         code = terminal.close()
     assert code == EXIT_OK
     assert list(site.chats(token).values()) == [["Tell me a long story", "Still there?"]]
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line_and_twice_in_a_row_quits(cli: Cli, site: FakeHailuo) -> None:
+    token = logged_in(cli, site)
+    terminal = Terminal(cli.argv("chat"), cli.env(), cli.root)
+    try:
+        terminal.read_until("you> ")
+        terminal.type("never sent")
+        terminal.read_until("never sent")  # the line editor has it
+        terminal.interrupt_at_the_prompt("(line cleared; Ctrl-C again or Ctrl-D quits)")
+        terminal.read_until("you> ", count=2)
+        terminal.type("Hello after Ctrl-C\n")
+        terminal.read_until(site.reply_for("Hello after Ctrl-C", 1))
+        terminal.read_until("you> ", count=3)
+        terminal.interrupt_at_the_prompt("(line cleared", count=2)  # a line was sent since: clears again
+        terminal.read_until("you> ", count=4)
+        terminal.interrupt_at_the_prompt("interrupted")  # the second in a row quits
+    finally:
+        code = terminal.close()
+    assert code == EXIT_INTERRUPTED, terminal.output
+    assert "Traceback" not in terminal.output
+    assert list(site.chats(token).values()) == [["Hello after Ctrl-C"]]
+
+
+def test_login_on_a_dumb_terminal_prompts_and_hides_the_token(cli: Cli, site: FakeHailuo) -> None:
+    """TERM=dumb changes how the spinner draws, never how the token is read."""
+    token = new_token(cli, site)
+    env = cli.env({"HAILUOAI_BROWSER_LOGIN": "0"})  # plain `login` would open a browser where it can
+    terminal = Terminal(cli.argv("login"), env, cli.root, term="dumb")
+    try:
+        terminal.read_until("Hailuo token: ")
+        terminal.type(token + "\n")
+        terminal.read_until("Saved to ")
+    finally:
+        code = terminal.close()
+    assert code == EXIT_OK, terminal.output
+    assert "Logged in to Hailuo as tester" in terminal.output
+    assert (
+        token not in terminal.output
+        and token[:20] not in terminal.output
+        and token[-20:] not in terminal.output
+    )
+    assert json.loads(cli.auth_file.read_text())["token"] == token
+
+
+def test_login_token_stdin_on_a_terminal_hides_the_token(cli: Cli, site: FakeHailuo) -> None:
+    token = new_token(cli, site)
+    terminal = Terminal(cli.argv("login", "--token-stdin"), cli.env(), cli.root)
+    try:
+        terminal.read_until("Hailuo token: ")
+        terminal.type(token + "\n")
+        terminal.read_until("Saved to ")
+    finally:
+        code = terminal.close()
+    assert code == EXIT_OK, terminal.output
+    assert token[:20] not in terminal.output
+
+
+def test_ctrl_d_at_the_token_prompt_is_no_token(cli: Cli, site: FakeHailuo) -> None:
+    env = cli.env({"HAILUOAI_BROWSER_LOGIN": "0"})
+    terminal = Terminal(cli.argv("login"), env, cli.root)
+    try:
+        terminal.read_until("Hailuo token: ")
+        terminal.type("\x04")  # Ctrl-D
+        terminal.read_until("No token given")
+    finally:
+        code = terminal.close()
+    assert code == EXIT_USAGE, terminal.output
+    assert "Traceback" not in terminal.output and "EOFError" not in terminal.output
+    assert not cli.auth_file.exists() and not site.requests
 
 
 def test_status_shows_a_spinner_only_on_a_terminal(cli: Cli, site: FakeHailuo) -> None:
