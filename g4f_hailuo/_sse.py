@@ -53,45 +53,46 @@ class SSEDecoder:
         # The next LF and CR at or after ``scan`` (``size``: none): each byte is
         # searched once per kind, so a long run of CR-only lines stays linear.
         next_lf = next_cr = -1
-        with memoryview(buffer) as view:  # values are decoded in place, without copies
-            while True:
-                if next_lf < scan:
-                    next_lf = buffer.find(b"\n", scan)
-                    if next_lf == -1:
-                        next_lf = size
-                if next_cr < scan:
-                    next_cr = buffer.find(b"\r", scan)
-                    if next_cr == -1:
-                        next_cr = size
-                end = next_lf if next_lf < next_cr else next_cr
-                if end == size:
-                    break
-                # The line is buffer[start:end]; one loop, no calls per line: this is the hot path.
-                if start == end:  # blank line: dispatch
-                    if data:
-                        events.append(
-                            ServerEvent(name or "message", data[0] if len(data) == 1 else "\n".join(data))
-                        )
-                        data = []
-                    name = ""
-                elif buffer[start] != 0x3A:  # not a ":" comment
-                    colon = buffer.find(b":", start, end)
-                    if colon == -1:
-                        field_end = value = end
-                    else:
-                        field_end, value = colon, colon + 1
-                        if value < end and buffer[value] == 0x20:
-                            value += 1
-                    if field_end - start == 4 and buffer.startswith(b"data", start):
-                        data.append(str(view[value:end], "utf-8", "replace"))
-                    elif field_end - start == 5 and buffer.startswith(b"event", start):
-                        name = str(view[value:end], "utf-8", "replace")
-                if end == next_cr:
-                    if end + 1 == size:
-                        self._skip_lf = True  # a LF at the start of the next chunk belongs to this CR
-                    elif next_lf == end + 1:
-                        end += 1
-                start = scan = end + 1
+        # A value is decoded from a slice of the buffer: measured faster than decoding
+        # a memoryview of it, whatever the chunk size.
+        while True:
+            if next_lf < scan:
+                next_lf = buffer.find(b"\n", scan)
+                if next_lf == -1:
+                    next_lf = size
+            if next_cr < scan:
+                next_cr = buffer.find(b"\r", scan)
+                if next_cr == -1:
+                    next_cr = size
+            end = next_lf if next_lf < next_cr else next_cr
+            if end == size:
+                break
+            # The line is buffer[start:end]; one loop, no calls per line: this is the hot path.
+            if start == end:  # blank line: dispatch
+                if data:
+                    events.append(
+                        ServerEvent(name or "message", data[0] if len(data) == 1 else "\n".join(data))
+                    )
+                    data = []
+                name = ""
+            elif buffer[start] != 0x3A:  # not a ":" comment
+                colon = buffer.find(b":", start, end)
+                if colon == -1:
+                    field_end = value = end
+                else:
+                    field_end, value = colon, colon + 1
+                    if value < end and buffer[value] == 0x20:
+                        value += 1
+                if field_end - start == 4 and buffer.startswith(b"data", start):
+                    data.append(buffer[value:end].decode("utf-8", "replace"))
+                elif field_end - start == 5 and buffer.startswith(b"event", start):
+                    name = buffer[value:end].decode("utf-8", "replace")
+            if end == next_cr:
+                if end + 1 == size:
+                    self._skip_lf = True  # a LF at the start of the next chunk belongs to this CR
+                elif next_lf == end + 1:
+                    end += 1
+            start = scan = end + 1
         self._data, self._event = data, name
         if start:
             del buffer[:start]
