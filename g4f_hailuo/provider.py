@@ -33,7 +33,14 @@ from g4f.typing import AsyncResult, Messages
 from . import _auth_cache, _devices
 from ._accounts import AccountPool, AccountsGone, exclusive, report
 from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
-from ._client import ChatStream, fetch_user_info, finish_body, register_device, transport_error
+from ._client import (
+    ChatStream,
+    ReadWatchdog,
+    fetch_user_info,
+    finish_body,
+    register_device,
+    transport_error,
+)
 from ._config import BROWSER_LOGIN_ENV, Settings, resolve_settings, seconds_setting, switched_off
 from ._conversation import Conversation, _field, continued_chat
 from ._errors import HOW_TO_LOGIN, scrub
@@ -424,19 +431,22 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                 ) as response,
             ):
                 reader = ReplyReader(interpreter)
+                idle_limit = settings.read_timeout
+                watchdog = ReadWatchdog(response, idle_limit)  # bounds each wait for data
+                clock = asyncio.get_running_loop().time
+                last_progress = clock()
                 try:
                     # The hot loop: keep it linear in the bytes and free of per-chunk extras.
-                    # Heartbeats reset the socket's read timeout, so progress has a deadline of its own.
-                    idle_limit = settings.read_timeout
-                    last_progress = time.monotonic()
+                    # Heartbeats alone keep the data coming, so progress has a deadline of its own.
                     async for data in response.content.iter_any():
+                        watchdog.consumed += len(data)
                         progressed = False
                         for chunk in reader.feed(data):
                             progressed = True
                             yield chunk
                         if reader.ended:
                             break
-                        now = time.monotonic()
+                        now = clock()
                         if progressed:
                             last_progress = now
                         elif now - last_progress > idle_limit:
@@ -446,6 +456,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                         raise
                     # The final message (isEnd 0) already arrived: the answer is whole.
                     debug.log(f"HailuoAI: {type(error).__name__} after the final message; answer complete")
+                finally:
+                    watchdog.cancel()
                 for chunk in reader.close():
                     yield chunk
                 if interpreter.ended:  # after the last chunk: read the body's end, to reuse the connection

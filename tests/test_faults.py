@@ -379,3 +379,41 @@ def test_an_error_mid_stream_leaves_no_stream_open(fake, token):
     while fake.active_streams:
         assert time.monotonic() < deadline, "a stream is still open on the server"
         time.sleep(0.01)
+
+
+async def test_a_slow_consumer_is_no_stall(fake, token):
+    """The answer arrived while the caller was busy elsewhere for longer than
+    ``stream_timeout``: nothing timed out, nothing is lost."""
+    prompt = "[[scenario:normal frames=5 hold=5]] take your time"
+    chunks: list[object] = []
+    stream = HailuoAI.create_async_generator(
+        "MiniMax", user(prompt), api_key=token, base_url=fake.url, stream_timeout=0.5
+    )
+    async for chunk in stream:
+        chunks.append(chunk)
+        if len(chunks) == 1:
+            await asyncio.sleep(1.5)  # every frame arrives meanwhile; the body stays open
+    assert text_of(chunks) == fake.reply_for(prompt, 1)
+    assert isinstance(chunks[-1], FinishReason)
+
+
+async def test_the_body_read_timeout_needs_no_timer_per_read(fake, token, monkeypatch):
+    """aiohttp's sock_read restarts a timer on every network read; the plugin's
+    watchdog looks a few times per timeout instead."""
+    loop = asyncio.get_running_loop()
+    timers: list[float] = []
+    real_call_at = loop.call_at
+
+    def counting_call_at(when, callback, *args, **kwargs):
+        timers.append(when)
+        return real_call_at(when, callback, *args, **kwargs)
+
+    prompt = "[[scenario:normal frames=200 delay=0.005]] many small frames"
+    monkeypatch.setattr(loop, "call_at", counting_call_at)
+    reads = 0
+    async for chunk in HailuoAI.create_async_generator(
+        "MiniMax", user(prompt), api_key=token, base_url=fake.url, stream_timeout=30
+    ):
+        reads += isinstance(chunk, str)
+    assert reads > 50  # the frames came (nearly) one by one
+    assert len(timers) < 20, len(timers)
