@@ -26,10 +26,11 @@ that its CPU does not count):
   transport alone costs (no reader can go below it).
 
 Every client must receive the whole reply (its length is checked), so a client
-that stops early cannot look cheap. The time to the first text includes the
-fake server building the whole reply before its first write (tens of ms of
-its CPU on (a)-(c), on the same cores), which no client can avoid: read its
-ratios next to the ``bytes`` floor's. For each workload: the client's CPU time
+that stops early cannot look cheap. CPU is measured on replies the fake server
+builds before it answers and writes back to back (``prebuild=1``: every client
+reads the same bursts); the time to the first text in separate replies that it
+builds frame by frame as it writes them (so that a long reply's first frame is
+not held back by building the rest). For each workload: the client's CPU time
 per reply (``time.process_time``, the whole client process; median of rounds)
 and the time to the first text (median of replies), each with its ratio to the
 bare reader, and CPU to the built-in. Workloads: (a) a 2,000-character reply
@@ -291,9 +292,17 @@ class Result:
         return statistics.median(self.ttft) * 1000
 
 
-async def measure(reply: Reply, tokens: list[str], workload: Workload, result: Result, tag: str) -> None:
-    """One round: ``workload.replies`` replies, sequential (or at once); CPU per reply."""
-    prompts = [f"[[scenario:{workload.scenario}]] {tag} {n}" for n in range(workload.replies)]
+async def measure(
+    reply: Reply, tokens: list[str], workload: Workload, result: Result, tag: str, *, first_text: bool
+) -> None:
+    """One round: ``workload.replies`` replies, sequential (or at once).
+
+    CPU per reply is measured on replies the fake server builds before it answers
+    (``prebuild=1``) and writes back to back, so every client reads the same bursts;
+    the time to first text (``first_text``) on replies it builds frame by frame as it
+    writes them, so that it measures the client, not the server building a long reply."""
+    scenario = workload.scenario if first_text else f"{workload.scenario} prebuild=1"
+    prompts = [f"[[scenario:{scenario}]] {tag} {n}" for n in range(workload.replies)]
     cpu = time.process_time()
     try:
         if workload.concurrent:
@@ -308,8 +317,10 @@ async def measure(reply: Reply, tokens: list[str], workload: Workload, result: R
     if short:
         result.error = f"fails: {len(short)} replies incomplete ({short[0]} of {workload.chars} characters)"
         return
-    result.cpu.append(spent / workload.replies)
-    result.ttft.extend(first for first, _ in replies)
+    if first_text:
+        result.ttft.extend(first for first, _ in replies)
+    else:
+        result.cpu.append(spent / workload.replies)
 
 
 CLIENTS = ("plugin", "built-in", "bare", "bytes")
@@ -341,15 +352,17 @@ async def run_workloads(
             for client in CLIENTS:  # warm-up: logins, imports, connections
                 count = workload.replies if workload.concurrent else min(2, workload.replies)  # every account
                 warm = Workload(workload.key, "", workload.scenario, count, workload.concurrent)
-                await measure(replies[client], tokens, warm, Result(), f"warm-up {client}")
+                await measure(replies[client], tokens, warm, Result(), f"warm-up {client}", first_text=False)
             for n in range(rounds):
                 order = CLIENTS[n % len(CLIENTS) :] + CLIENTS[: n % len(CLIENTS)]  # rotate: drift is shared
                 for client in order:
                     result = results[workload.key][client]
                     if result.error:
                         continue
-                    gc.collect()
-                    await measure(replies[client], tokens, workload, result, f"{client} round {n}")
+                    for first_text in (False, True):
+                        gc.collect()
+                        tag = f"{client} round {n}{' first' if first_text else ''}"
+                        await measure(replies[client], tokens, workload, result, tag, first_text=first_text)
     return results
 
 
@@ -363,8 +376,8 @@ def print_stream_table(results: dict[str, dict[str, Result]]) -> None:
     print("  bare  = aiohttp, the plugin's one-piece body (g4f_hailuo._client.chat_body), a linear line")
     print("          buffer, json.loads per data line, new suffix: the least a correct reader does")
     print("  bytes = aiohttp reading the bytes and nothing else: the transport alone")
-    print("  first text includes the fake server building the whole reply before its first write")
-    print("  (tens of ms of its CPU on (a)-(c), on the same cores): compare with bytes' first frame")
+    print("  CPU on replies the fake server builds before answering and writes back to back (the same")
+    print("  bursts for every client); first text on replies it builds frame by frame as it writes")
     columns = ("CPU/reply", "vs bare", "vs built-in", "vs bytes", "first text", "vs bare")
     header = f"{'workload':38} {'client':8} " + " ".join(f"{c:>11}" for c in columns)
     print(header)

@@ -54,7 +54,9 @@ with ``statusInfo`` ``code`` / ``msg``).
 Parameters for every scenario: ``frames``, ``size``, ``chars`` (ascii|cjk), ``ascii`` (1:
 ``\uXXXX`` escapes), ``delay`` (seconds between frames), ``split``/``pause``, ``crlf``,
 ``event`` (event name of error/heartbeat/type-8 frames), ``hold`` (seconds the body stays open
-after its last frame, before it ends), ``fail_first``/``fail_status`` (the first
+after its last frame, before it ends), ``prebuild`` (1: every frame is built before the
+headers and written back to back; by default each is built as it is written, so a long reply's
+first frame goes out at once), ``fail_first``/``fail_status`` (the first
 N requests carrying this exact directive get that HTTP status, default 503), ``tag`` (ignored:
 makes a directive, and so its ``fail_first`` counter, unique). See :class:`Params`.
 """
@@ -135,6 +137,7 @@ class Params:
     event: str = ""  # event name of error / heartbeat / type-8 frames (empty: default)
     where: str = "content"  # invalid_utf8: inside a message "content" or a separate "event"
     hold: float = 0.0  # seconds the body stays open after its last frame
+    prebuild: int = 0  # 1: build every frame before the response headers, then write them back to back
     fail_first: int = 0  # the first N requests with this directive fail with fail_status
     fail_status: int = 503
     tag: str = ""  # ignored; makes a directive (and its fail_first counter) unique
@@ -647,6 +650,8 @@ def finish_plan(steps: Iterable[Step], params: Params, stall_before: float = 0.0
         steps = _split(steps, params.split, params.pause)
     if params.hold:
         steps = itertools.chain(steps, [Sleep(params.hold)])
+    if params.prebuild:
+        steps = list(steps)
     return StreamPlan(steps, stall_before)
 
 
