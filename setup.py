@@ -1,10 +1,10 @@
 """Puts the start-up files at the top of the wheel, so that they land in site-packages.
 
 All metadata lives in setup.cfg. The start-up files (sources in startup/) make
-every interpreter run ``g4f_hailuo._bridge.install()``:
+every interpreter run ``g4f_hailuo._install()`` (the bridge's start-up half):
 
 - ``g4f_hailuo.pth``: its import line runs at start-up (Python <= 3.17);
-- ``g4f_hailuo.start``: PEP 829 (Python >= 3.15) calls ``g4f_hailuo._bridge:install``
+- ``g4f_hailuo.start``: PEP 829 (Python >= 3.15) calls ``g4f_hailuo:_install``
   and then ignores the import line of the ``.pth`` file of the same name.
 
 A wheel's top level is ``build_lib`` for a regular build. For an editable

@@ -42,7 +42,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 STARTUP_FILES = ("g4f_hailuo.pth", "g4f_hailuo.start")
-HOOK_MODULES = ("g4f_hailuo", "g4f_hailuo._bridge")
+HOOK_MODULES = ("g4f_hailuo",)
 
 
 def run(*command: str | Path, env: dict[str, str] | None = None) -> str:
@@ -176,9 +176,9 @@ def register_ms(python: Path, env: dict[str, str]) -> float:
     code = """
 import json, time
 import g4f.Provider
-from g4f_hailuo import _bridge
+import g4f_hailuo
 start = time.perf_counter()
-_bridge.register()
+g4f_hailuo.register()
 print(json.dumps((time.perf_counter() - start) * 1000))
 """
     samples = [json.loads(run(python, "-c", code, env=env)) for _ in range(15)]

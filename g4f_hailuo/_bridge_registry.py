@@ -1,4 +1,5 @@
-"""The registration half of the bridge, imported once g4f is (see ``_bridge``).
+"""The registration half of the bridge, imported once g4f is (the start-up half is
+the package's ``__init__``).
 
 For g4f >= 8.4, whose registry is ``g4f.Provider.ProviderLoader``:
 
@@ -15,7 +16,7 @@ For g4f >= 8.4, whose registry is ``g4f.Provider.ProviderLoader``:
   entries into the GUI list, in place of a built-in entry of the same name.
 
 The plugin registry is kept on the wrapped ``from_name`` (attribute
-``_bridge.MARKER``): the first copy of the bridge to register wraps, any later
+``MARKER``): the first copy of the bridge to register wraps, any later
 call (from any copy) finds the registry there and only reports the names.
 """
 
@@ -26,7 +27,7 @@ from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 from typing import Any
 
-from ._bridge import ENTRY_POINT_GROUP, MARKER, describe, print_line, report_bridge_error
+from . import ENTRY_POINT_GROUP, MARKER, describe, print_line, report_bridge_error
 
 _PROVIDER_MODULE = "g4f.Provider"
 
