@@ -85,6 +85,21 @@ def isolated_g4f(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cookies
 
 
+@pytest.fixture
+def debug_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """g4f's debug log switched on, captured into a list."""
+    from g4f import debug
+
+    lines: list[str] = []
+    monkeypatch.setattr(debug, "logging", True)
+    monkeypatch.setattr(debug, "logs", [])
+    monkeypatch.setattr(
+        debug, "log_handler", lambda *values, file=None: lines.append(" ".join(map(str, values)))
+    )
+    monkeypatch.setattr(debug, "log", debug.log)  # g4f's GUI replaces it: put it back afterwards
+    return lines
+
+
 def _serving() -> Iterator[FakeHailuo]:
     server = run_in_thread()
     try:

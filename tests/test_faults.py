@@ -11,7 +11,6 @@ import time
 
 import g4f
 import pytest
-from g4f import debug
 from g4f.client import AsyncClient
 from g4f.errors import (
     BadRequestError,
@@ -58,16 +57,6 @@ def dead_origin() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def debug_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """g4f's debug log, captured."""
-    lines: list[str] = []
-    monkeypatch.setattr(debug, "logging", True)
-    monkeypatch.setattr(debug, "version_check", False)
-    monkeypatch.setattr(debug, "log_handler", lambda *text, file=None: lines.append(" ".join(map(str, text))))
-    return lines
 
 
 @pytest.fixture

@@ -49,19 +49,6 @@ def assert_hidden(tokens: list[str], *texts: str) -> None:
 
 
 @pytest.fixture
-def debug_log(monkeypatch) -> list[str]:
-    """g4f's debug log switched on, into a list."""
-    lines: list[str] = []
-    monkeypatch.setattr(g4f.debug, "logging", True)
-    monkeypatch.setattr(g4f.debug, "logs", [])
-    monkeypatch.setattr(
-        g4f.debug, "log_handler", lambda *values, file=None: lines.append(" ".join(map(str, values)))
-    )
-    monkeypatch.setattr(g4f.debug, "log", g4f.debug.log)  # g4f's GUI replaces it: put it back afterwards
-    return lines
-
-
-@pytest.fixture
 def fake_browser(monkeypatch, fake) -> list[str]:
     logins: list[str] = []
 

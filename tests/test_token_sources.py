@@ -63,18 +63,6 @@ def jwt(user_id: str, iat: int = 1, **user: Any) -> str:
     return f"eyJhbGciOiJIUzI1NiJ9.{base64.urlsafe_b64encode(claims).decode().rstrip('=')}.sig"
 
 
-@pytest.fixture
-def debug_log(monkeypatch) -> list[str]:
-    """g4f's debug log switched on, into a list."""
-    lines: list[str] = []
-    monkeypatch.setattr(g4f.debug, "logging", True)
-    monkeypatch.setattr(g4f.debug, "logs", [])
-    monkeypatch.setattr(
-        g4f.debug, "log_handler", lambda *values, file=None: lines.append(" ".join(map(str, values)))
-    )
-    return lines
-
-
 # -- parsing ------------------------------------------------------------------------------------
 
 
