@@ -406,3 +406,24 @@ async def test_the_body_read_timeout_needs_no_timer_per_read(fake, token, monkey
         reads += isinstance(chunk, str)
     assert reads > 50  # the frames came (nearly) one by one
     assert len(timers) < 20, len(timers)
+
+
+async def test_a_reused_connection_still_bounds_the_wait_for_headers(fake, token):
+    """The watchdog switches aiohttp's per-read timeout off for one body only: the
+    next request on the same keep-alive connection is bounded again."""
+
+    async def reply(prompt: str, **kwargs) -> str:
+        chunks = [
+            chunk
+            async for chunk in HailuoAI.create_async_generator(
+                "MiniMax", user(prompt), api_key=token, base_url=fake.url, **kwargs
+            )
+        ]
+        return text_of(chunks)
+
+    assert await reply("first") == fake.reply_for("first", 1)
+    started = time.monotonic()
+    with pytest.raises(G4FTimeoutError, match="did not answer within 1 s"):
+        await reply("[[scenario:stall_before seconds=30]] second", timeout=1, retries=0)
+    assert time.monotonic() - started < 5
+    assert fake.connections_opened == 1  # the same connection both times
