@@ -824,17 +824,22 @@ def test_ctrl_c_at_the_prompt_clears_the_line_and_twice_in_a_row_quits(cli: Cli,
     assert list(site.chats(token).values()) == [["Hello after Ctrl-C"]]
 
 
-def test_login_on_a_dumb_terminal_prompts_and_hides_the_token(cli: Cli, site: FakeHailuo) -> None:
-    """TERM=dumb changes how the spinner draws, never how the token is read."""
-    token = new_token(cli, site)
-    env = cli.env({"HAILUOAI_BROWSER_LOGIN": "0"})  # plain `login` would open a browser where it can
-    terminal = Terminal(cli.argv("login"), env, cli.root, term="dumb")
+def paste_token_on_a_terminal(terminal: Terminal, token: str) -> tuple[Terminal, int]:
+    """Answer ``login``'s hidden prompt with ``token``; the terminal and the exit code."""
     try:
         terminal.read_until("Hailuo token: ")
         terminal.type(token + "\n")
         terminal.read_until("Saved to ")
     finally:
         code = terminal.close()
+    return terminal, code
+
+
+def test_login_on_a_dumb_terminal_prompts_and_hides_the_token(cli: Cli, site: FakeHailuo) -> None:
+    """TERM=dumb changes how the spinner draws, never how the token is read."""
+    token = new_token(cli, site)
+    env = cli.env({"HAILUOAI_BROWSER_LOGIN": "0"})  # plain `login` would open a browser where it can
+    terminal, code = paste_token_on_a_terminal(Terminal(cli.argv("login"), env, cli.root, term="dumb"), token)
     assert code == EXIT_OK, terminal.output
     assert "Logged in to Hailuo as tester" in terminal.output
     assert (
@@ -847,13 +852,9 @@ def test_login_on_a_dumb_terminal_prompts_and_hides_the_token(cli: Cli, site: Fa
 
 def test_login_token_stdin_on_a_terminal_hides_the_token(cli: Cli, site: FakeHailuo) -> None:
     token = new_token(cli, site)
-    terminal = Terminal(cli.argv("login", "--token-stdin"), cli.env(), cli.root)
-    try:
-        terminal.read_until("Hailuo token: ")
-        terminal.type(token + "\n")
-        terminal.read_until("Saved to ")
-    finally:
-        code = terminal.close()
+    terminal, code = paste_token_on_a_terminal(
+        Terminal(cli.argv("login", "--token-stdin"), cli.env(), cli.root), token
+    )
     assert code == EXIT_OK, terminal.output
     assert token[:20] not in terminal.output
 
