@@ -306,7 +306,8 @@ class ReadWatchdog:
         self._content = response.content
         self._limit = limit
         self._interval = max(limit / self.CHECKS_PER_LIMIT, 0.01)
-        self._seen = self.consumed = self._content.total_bytes
+        self._seen = self._content.total_bytes  # the body may have come with the headers
+        self.consumed = 0  # bytes of the body the reader has taken
         self._changed = self._loop.time()
         connection = response.connection
         if connection is not None and connection.protocol is not None:
@@ -315,11 +316,11 @@ class ReadWatchdog:
         self._handle: asyncio.TimerHandle | None = self._loop.call_later(self._interval, self._check)
 
     def _check(self) -> None:
-        now = self._loop.time()
-        received = self._content.total_bytes
         if self._content.is_eof():
             self._handle = None
             return
+        now = self._loop.time()
+        received = self._content.total_bytes
         if received != self._seen or self.consumed < received:
             self._seen, self._changed = received, now
         elif now - self._changed >= self._limit:

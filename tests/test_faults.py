@@ -373,7 +373,7 @@ def test_an_error_mid_stream_leaves_no_stream_open(fake, token):
 async def test_a_slow_consumer_is_no_stall(fake, token):
     """The answer arrived while the caller was busy elsewhere for longer than
     ``stream_timeout``: nothing timed out, nothing is lost."""
-    prompt = "[[scenario:normal frames=5 hold=5]] take your time"
+    prompt = "[[scenario:normal frames=5 hold=5 prebuild=1]] take your time"  # body may come with headers
     chunks: list[object] = []
     stream = HailuoAI.create_async_generator(
         "MiniMax", user(prompt), api_key=token, base_url=fake.url, stream_timeout=0.5
@@ -427,3 +427,33 @@ async def test_a_reused_connection_still_bounds_the_wait_for_headers(fake, token
         await reply("[[scenario:stall_before seconds=30]] second", timeout=1, retries=0)
     assert time.monotonic() - started < 5
     assert fake.connections_opened == 1  # the same connection both times
+
+
+async def test_the_watchdog_counts_a_body_that_came_with_the_headers_as_unread():
+    """Bytes already buffered when the watchdog starts are not yet read: no stall
+    until the reader has taken them; then silence for the limit is one."""
+
+    class Content:
+        total_bytes = 100  # arrived with the headers
+        error: BaseException | None = None
+
+        def is_eof(self) -> bool:
+            return False
+
+        def set_exception(self, error: BaseException) -> None:
+            self.error = error
+
+    class Response:
+        content = Content()
+        connection = None
+
+    response = Response()
+    watchdog = _client.ReadWatchdog(response, 0.1)  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(0.35)
+        assert response.content.error is None  # the caller is slow, nothing stalled
+        watchdog.consumed = 100
+        await asyncio.sleep(0.35)
+        assert isinstance(response.content.error, asyncio.TimeoutError)
+    finally:
+        watchdog.cancel()
