@@ -11,10 +11,19 @@ with ``api_key`` still never reaches the disk.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from g4f import debug
 
 from . import _auth_cache
 
-__all__ = ["DEVICES_FILE_NAME", "devices_file", "remember", "remembered"]
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._config import Settings
+    from ._identity import Identity
+
+__all__ = ["DEVICES_FILE_NAME", "devices_file", "remember", "remembered", "with_device"]
 
 DEVICES_FILE_NAME = "devices_g4f_hailuo.json"
 _MOST = 256  # accounts remembered; the oldest entries go first
@@ -47,3 +56,20 @@ def remember(path: Path, origin: str, account: str, client_uuid: str, device_id:
         for old in list(entries)[: max(0, len(entries) - _MOST)]:
             del entries[old]
         _auth_cache.write_auth(path, entries)
+
+
+async def with_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> Identity:
+    """The identity with a device id: the one registered before for this account
+    (in any process), else a new registration, remembered."""
+    from ._client import register_device
+    from ._identity import Identity
+
+    path = devices_file()
+    device_id = remembered(path, settings.origin, identity.account, identity.uuid)
+    if device_id is None:
+        device_id = await register_device(session, settings, identity)
+        try:
+            remember(path, settings.origin, identity.account, identity.uuid, device_id)
+        except OSError as error:  # e.g. a read-only home: this process still keeps it
+            debug.log(f"HailuoAI: could not remember the device id in {path} ({type(error).__name__})")
+    return Identity(identity.token, identity.uuid, device_id, identity.user_agent)

@@ -33,6 +33,7 @@ from g4f import debug
 
 from . import _auth_cache
 from ._browser_login import storage_value
+from ._devices import DEVICES_FILE_NAME
 from ._identity import Identity, is_guest_token
 
 __all__ = [
@@ -199,7 +200,7 @@ def tokens_in_files(directory: Path, origin: str) -> tuple[tuple[Identity, ...],
     except OSError:
         return (), ()
     for path in paths:
-        if path.name.startswith("auth_"):  # g4f's login caches (ours included)
+        if path.name.startswith("auth_") or path.name == DEVICES_FILE_NAME:  # g4f's and our own files
             continue
         item = _found_in(path, hosts)
         if item is None:

@@ -252,17 +252,12 @@ async def _account_info(settings: Settings, identity: Identity) -> tuple[Identit
     import aiohttp
 
     from . import _devices
-    from ._client import fetch_user_info, register_device
-    from ._identity import Identity
+    from ._client import fetch_user_info
 
     identity = _known_device(settings, identity)
     async with aiohttp.ClientSession() as session:
         if identity.device_id is None:
-            device_id = await register_device(session, settings, identity)
-            path = _devices.devices_file()
-            with contextlib.suppress(OSError):  # e.g. a read-only home: only the next run registers again
-                _devices.remember(path, settings.origin, identity.account, identity.uuid, device_id)
-            identity = Identity(identity.token, identity.uuid, device_id, identity.user_agent)
+            identity = await _devices.with_device(session, settings, identity)
         return identity, await fetch_user_info(session, settings, identity)
 
 

@@ -38,7 +38,6 @@ from ._client import (
     ReadWatchdog,
     fetch_user_info,
     finish_body,
-    register_device,
     transport_error,
 )
 from ._config import BROWSER_LOGIN_ENV, Settings, resolve_settings, seconds_setting, switched_off
@@ -189,7 +188,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         async with _session(settings, identity.account) as session:
             try:
                 if identity.device_id is None:
-                    identity = await _with_device(session, settings, identity)
+                    identity = await _devices.with_device(session, settings, identity)
                 await fetch_user_info(session, settings, identity)
             except (asyncio.TimeoutError, aiohttp.ClientError) as error:
                 raise transport_error(settings, error, 0) from error
@@ -534,20 +533,6 @@ class _OneLoginAtATime:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self._turn.__aexit__(*exc_info)
-
-
-async def _with_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> Identity:
-    """The identity with a device id: the one registered before for this account
-    (in any process), else a new registration, remembered."""
-    path = _devices.devices_file()
-    device_id = _devices.remembered(path, settings.origin, identity.account, identity.uuid)
-    if device_id is None:
-        device_id = await register_device(session, settings, identity)
-        try:
-            _devices.remember(path, settings.origin, identity.account, identity.uuid, device_id)
-        except OSError as error:  # e.g. a read-only home: this process still keeps it
-            debug.log(f"HailuoAI: could not remember the device id in {path} ({type(error).__name__})")
-    return Identity(identity.token, identity.uuid, device_id, identity.user_agent)
 
 
 def _auth_result(identity: Identity, settings: Settings) -> AuthResult:
