@@ -17,7 +17,7 @@ that its CPU does not count):
   and writes on every call, which favours the built-in;
 - ``bare``: a bare aiohttp reader of the same signed request over a keep-alive
   session, doing the least a correct reader does, in linear time: the body in
-  one piece (the plugin's own ``g4f_hailuo._client.chat_body``, as the plugin
+  one piece (the plugin's own ``g4f_hailuo.protocols.hailuo_v4.client.chat_body``, as the plugin
   sends it), a line buffer that appends each read and scans only the new bytes
   (a ``bytearray``; a partial line is never re-copied), ``json.loads`` of each
   ``data:`` line, the new suffix of the cumulative content. The floor the
@@ -100,7 +100,7 @@ WORKLOADS = [
 
 
 def _serve(conn: Connection, tokens: int) -> None:
-    from g4f_hailuo.fake_server import run_in_thread
+    from g4f_hailuo.fake.hailuo_v4.server import run_in_thread
 
     fake = run_in_thread()
     try:
@@ -165,9 +165,9 @@ def builtin_auth(token: str) -> Any:
     query (path and query, as its browser script builds it) and its ``unix``."""
     from g4f.providers.response import AuthResult
 
-    from g4f_hailuo._client import CHAT_PATH
-    from g4f_hailuo._identity import Identity
-    from g4f_hailuo._request import request_headers, signed_target
+    from g4f_hailuo.accounts.identity import Identity
+    from g4f_hailuo.protocols.hailuo_v4.client import CHAT_PATH
+    from g4f_hailuo.protocols.hailuo_v4.request import request_headers, signed_target
 
     identity = Identity.from_token(token)
     path_and_query, _ = signed_target(CHAT_PATH, "intl", identity, "")
@@ -250,10 +250,10 @@ async def bare_clients(url: str) -> AsyncIterator[tuple[Reply, Reply]]:
     import aiohttp
     from yarl import URL
 
-    from g4f_hailuo._client import CHAT_PATH, chat_body
-    from g4f_hailuo._identity import Identity
-    from g4f_hailuo._request import request_headers, signed_target
-    from g4f_hailuo._signing import chat_body_segment
+    from g4f_hailuo.accounts.identity import Identity
+    from g4f_hailuo.protocols.hailuo_v4.client import CHAT_PATH, chat_body
+    from g4f_hailuo.protocols.hailuo_v4.request import request_headers, signed_target
+    from g4f_hailuo.protocols.hailuo_v4.signing import chat_body_segment
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
@@ -373,7 +373,7 @@ def ratio(value: float, base: float) -> str:
 def print_stream_table(results: dict[str, dict[str, Result]]) -> None:
     print()
     print("Client CPU time per reply (median of rounds), time to first text (median of replies)")
-    print("  bare  = aiohttp, the plugin's one-piece body (g4f_hailuo._client.chat_body), a linear line")
+    print("  bare  = aiohttp, the plugin's one-piece body (hailuo_v4.client.chat_body), a linear line")
     print("          buffer, json.loads per data line, new suffix: the least a correct reader does")
     print("  bytes = aiohttp reading the bytes and nothing else: the transport alone")
     print("  CPU on replies the fake server builds before answering and writes back to back (the same")

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     from g4f.Provider import ProviderLoader
     from g4f.providers.response import JsonConversation, TitleGeneration
 
-    from .fake_server import run_in_thread
+    from g4f_hailuo.fake.hailuo_v4.server import run_in_thread
 
     debug.version_check = False  # g4f would ask PyPI for its newest version mid-demo
     provider = ProviderLoader.from_name("HailuoAI")

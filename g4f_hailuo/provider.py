@@ -30,23 +30,26 @@ from g4f.providers.helper import format_prompt, get_last_user_message
 from g4f.providers.response import AuthResult, RequestLogin
 from g4f.typing import AsyncResult, Messages
 
-from . import _auth_cache, _devices
-from ._accounts import AccountPool, AccountsGone, exclusive, report
-from ._browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
-from ._client import (
-    ChatStream,
-    ReadWatchdog,
-    fetch_user_info,
-    finish_body,
-    transport_error,
+from g4f_hailuo._config import BROWSER_LOGIN_ENV, Settings, resolve_settings, seconds_setting, switched_off
+from g4f_hailuo._conversation import Conversation, _field, continued_chat
+from g4f_hailuo._errors import HOW_TO_LOGIN, scrub
+from g4f_hailuo.accounts import auth_cache as _auth_cache
+from g4f_hailuo.accounts import devices as _devices
+from g4f_hailuo.accounts.browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
+from g4f_hailuo.accounts.identity import Identity, jwt_claims
+from g4f_hailuo.accounts.pool import AccountPool, AccountsGone, exclusive, report
+from g4f_hailuo.accounts.token_sources import (
+    CACHE,
+    NONE,
+    TokenSource,
+    find_tokens,
+    identity_from,
+    split_tokens,
 )
-from ._config import BROWSER_LOGIN_ENV, Settings, resolve_settings, seconds_setting, switched_off
-from ._conversation import Conversation, _field, continued_chat
-from ._errors import HOW_TO_LOGIN, scrub
-from ._identity import Identity, jwt_claims
-from ._sessions import PooledSession
-from ._stream import ReplyInterpreter, ReplyReader
-from ._token_sources import CACHE, NONE, TokenSource, find_tokens, identity_from, split_tokens
+from g4f_hailuo.protocols.hailuo_v4.client import ChatStream, fetch_user_info
+from g4f_hailuo.protocols.hailuo_v4.stream import ReplyInterpreter, ReplyReader
+from g4f_hailuo.transport.http import ReadWatchdog, finish_body, transport_error
+from g4f_hailuo.transport.sessions import PooledSession
 
 __all__ = ["Conversation", "HailuoAI"]
 

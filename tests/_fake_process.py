@@ -2,7 +2,7 @@
 (recorded requests, chats) and CPU then do not count in the test's process.
 
 Only what the load test needs crosses the pipe: the URL, tokens issued up
-front, ``active_streams`` and ``chats(token)``. Stdlib + ``g4f_hailuo.fake_server``
+front, ``active_streams`` and ``chats(token)``. Stdlib + ``g4f_hailuo.fake.hailuo_v4.server``
 only, so that the child starts fast.
 """
 
@@ -13,7 +13,7 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any
 
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, run_in_thread
 
 __all__ = ["FakeProcess"]
 

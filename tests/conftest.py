@@ -59,7 +59,7 @@ for _name in _settings_from_outside():
 
 import pytest  # noqa: E402
 
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread  # noqa: E402
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, run_in_thread  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -19,11 +19,12 @@ import pytest
 from g4f.errors import MissingAuthError, RateLimitError
 from g4f.providers.response import AuthResult
 
-from g4f_hailuo import _accounts, _auth_cache
-from g4f_hailuo._accounts import AccountPool, AccountsGone
 from g4f_hailuo._conversation import token_fingerprint
-from g4f_hailuo._identity import Identity
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.accounts import auth_cache as _auth_cache
+from g4f_hailuo.accounts import pool as _accounts
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.accounts.pool import AccountPool, AccountsGone
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, run_in_thread
 from g4f_hailuo.provider import Conversation, HailuoAI
 
 

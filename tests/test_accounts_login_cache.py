@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from g4f_hailuo import _auth_cache
+from g4f_hailuo.accounts import auth_cache as _auth_cache
 
 WORKERS, LOGINS_EACH = 6, 15
 
@@ -20,7 +20,7 @@ WORKERS, LOGINS_EACH = 6, 15
 ADD_LOGINS = """
 import sys, time
 from pathlib import Path
-from g4f_hailuo import _auth_cache
+from g4f_hailuo.accounts import auth_cache as _auth_cache
 path, worker, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 while not go.exists():
     time.sleep(0.002)

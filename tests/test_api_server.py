@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from _g4f_processes import G4FProcess, isolated_env, make_home, require_modules, start_api
-from g4f_hailuo.fake_server import FakeHailuo
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo
 
 require_modules("openai", "fastapi", "uvicorn", hint='pip install openai "g4f[api]"')
 

@@ -12,8 +12,8 @@ import pytest
 from g4f.errors import MissingAuthError, MissingRequirementsError
 from g4f.providers.response import AuthResult, RequestLogin
 
-from g4f_hailuo import _auth_cache
-from g4f_hailuo._browser_login import BrowserLogin
+from g4f_hailuo.accounts import auth_cache as _auth_cache
+from g4f_hailuo.accounts.browser_login import BrowserLogin
 from g4f_hailuo.provider import HailuoAI
 
 
@@ -281,7 +281,7 @@ def test_login_for_the_gui_button_adds_accounts_and_returns_no_token(fake, fake_
 
 
 def test_browser_login_can_be_switched_off(monkeypatch):
-    from g4f_hailuo import _browser_login
+    from g4f_hailuo.accounts import browser_login as _browser_login
 
     monkeypatch.setattr(_browser_login, "find_browser", lambda: "/usr/bin/chromium")
     monkeypatch.setattr(_browser_login.importlib.util, "find_spec", lambda name: object())
@@ -322,7 +322,7 @@ def test_two_login_clicks_at_once_open_one_browser_window_at_a_time(fake, monkey
 def test_a_login_serves_only_the_site_it_was_made_on(fake, no_browser):
     """A token of one site is no token of another (a mirror, the cn site): it is
     neither sent there nor forgotten because of it."""
-    from g4f_hailuo.fake_server import run_in_thread
+    from g4f_hailuo.fake.hailuo_v4.server import run_in_thread
 
     token = fake.issue_token()
 

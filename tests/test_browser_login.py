@@ -30,9 +30,9 @@ import pytest
 from aiohttp import web
 from g4f.errors import MissingAuthError, MissingRequirementsError
 
-from g4f_hailuo import _browser_login
-from g4f_hailuo._browser_login import browser_login, find_browser
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.accounts import browser_login as _browser_login
+from g4f_hailuo.accounts.browser_login import browser_login, find_browser
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, run_in_thread
 from g4f_hailuo.provider import HailuoAI
 
 LOGIN_TIMEOUT = 30  # seconds: generous for a slow CI machine; a login here takes about 1 s

@@ -28,9 +28,9 @@ from typing import IO
 import pytest
 
 from _g4f_processes import REQUIRED_ENV, isolated_env
-from g4f_hailuo._browser_login import find_browser
+from g4f_hailuo.accounts.browser_login import find_browser
 from g4f_hailuo.cli import Spinner
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, run_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

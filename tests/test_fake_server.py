@@ -28,9 +28,9 @@ import pytest
 import pytest_asyncio
 from yarl import URL
 
-from g4f_hailuo import _fake_scenarios as sc
-from g4f_hailuo._signing import EMPTY_BODY_SEGMENT, chat_body_segment, sign_request
-from g4f_hailuo.fake_server import FakeHailuo, RecordedRequest, main, run_in_thread
+from g4f_hailuo.fake.hailuo_v4 import scenarios as sc
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, RecordedRequest, main, run_in_thread
+from g4f_hailuo.protocols.hailuo_v4.signing import EMPTY_BODY_SEGMENT, chat_body_segment, sign_request
 
 CHAT = "/v4/api/chat/msg"
 USER_INFO = "/v1/api/user/info"
@@ -801,7 +801,7 @@ def test_run_in_thread_serves_synchronous_callers() -> None:
 def test_cli_prints_url_and_token_and_exits_cleanly_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with subprocess.Popen(
-        [sys.executable, "-m", "g4f_hailuo.fake_server", "--port", "0"],
+        [sys.executable, "-m", "g4f_hailuo.fake.hailuo_v4.server", "--port", "0"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

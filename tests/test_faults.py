@@ -24,9 +24,10 @@ from g4f.errors import (
 from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.response import FinishReason
 
-from g4f_hailuo import _client
-from g4f_hailuo.fake_server import FakeHailuo, run_in_thread
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, run_in_thread
+from g4f_hailuo.protocols.hailuo_v4 import client as _v4_client
 from g4f_hailuo.provider import HailuoAI
+from g4f_hailuo.transport import http as _http
 
 # A reply that takes about 10 s to stream: long enough to be cut in the middle.
 LONG = "[[scenario:normal frames=200 delay=0.05]] keep talking"
@@ -68,7 +69,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         attempts.append(attempt)
         return 0.01
 
-    monkeypatch.setattr(_client, "backoff_seconds", short_backoff)
+    monkeypatch.setattr(_http, "backoff_seconds", short_backoff)
     return attempts
 
 
@@ -92,11 +93,11 @@ def test_a_4_megabyte_data_line_streams_whole(fake, token, scenario):
 
 def test_backoff_grows_is_capped_and_jittered():
     for attempt in range(1, 11):
-        nominal = min(_client.BACKOFF_CAP_SECONDS, _client.BACKOFF_SECONDS * 2 ** (attempt - 1))
-        delays = [_client.backoff_seconds(attempt) for _ in range(50)]
+        nominal = min(_http.BACKOFF_CAP_SECONDS, _http.BACKOFF_SECONDS * 2 ** (attempt - 1))
+        delays = [_http.backoff_seconds(attempt) for _ in range(50)]
         assert all(0.75 * nominal <= d <= nominal for d in delays)
     # the most a call can spend waiting, at the most retries allowed (10)
-    worst = sum(min(_client.BACKOFF_CAP_SECONDS, _client.BACKOFF_SECONDS * 2**i) for i in range(10))
+    worst = sum(min(_http.BACKOFF_CAP_SECONDS, _http.BACKOFF_SECONDS * 2**i) for i in range(10))
     assert worst <= 60
 
 
@@ -229,8 +230,8 @@ def test_the_message_goes_as_one_browser_style_multipart_body(fake, token):
 
 def test_chat_body_never_uses_a_boundary_found_in_the_text(monkeypatch):
     choices = iter(["A" * 16, "B" * 16])
-    monkeypatch.setattr(_client.random, "choices", lambda alphabet, k: list(next(choices)))
-    body, content_type = _client.chat_body("1", "quoting ----WebKitFormBoundaryAAAAAAAAAAAAAAAA here", "0")
+    monkeypatch.setattr(_v4_client.random, "choices", lambda alphabet, k: list(next(choices)))
+    body, content_type = _v4_client.chat_body("1", "quoting ----WebKitFormBoundaryAAAAAAAAAAAAAAAA here", "0")
     assert content_type.endswith("BBBBBBBBBBBBBBBB") and body.endswith(b"--\r\n")
 
 
@@ -448,7 +449,7 @@ async def test_the_watchdog_counts_a_body_that_came_with_the_headers_as_unread()
         connection = None
 
     response = Response()
-    watchdog = _client.ReadWatchdog(response, 0.1)  # type: ignore[arg-type]
+    watchdog = _http.ReadWatchdog(response, 0.1)  # type: ignore[arg-type]
     try:
         await asyncio.sleep(0.35)
         assert response.content.error is None  # the caller is slow, nothing stalled

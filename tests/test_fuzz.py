@@ -31,8 +31,8 @@ from g4f.providers.response import FinishReason
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from g4f_hailuo._sse import ServerEvent, decode_events
-from g4f_hailuo._stream import REPLACEMENT_CHAR, ReplyInterpreter, ReplyReader
+from g4f_hailuo.protocols.hailuo_v4.sse import ServerEvent, decode_events
+from g4f_hailuo.protocols.hailuo_v4.stream import REPLACEMENT_CHAR, ReplyInterpreter, ReplyReader
 
 OK = {"code": 0, "message": "成功"}
 CHAT_ID = "242830597915504644"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from _g4f_processes import g4f_command, isolated_env, make_home
-from g4f_hailuo.fake_server import FakeHailuo
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo
 
 pytestmark = pytest.mark.slow
 

@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 
 from _g4f_processes import G4FProcess, isolated_env, make_home, require_modules, skip_or_fail, start_gui
-from g4f_hailuo.fake_server import FakeHailuo
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo
 
 require_modules("flask", "asgiref", hint='pip install "g4f[gui]" (flask[async])')
 

@@ -37,7 +37,7 @@ from g4f.client import AsyncClient
 
 from _fake_process import FakeProcess
 from _g4f_processes import G4FProcess, isolated_env, make_home, require_modules, start_api
-from g4f_hailuo.fake_server import FakeHailuo
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

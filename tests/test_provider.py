@@ -163,7 +163,7 @@ def test_model_aliases_and_unknown_models(fake, token):
 
 
 def test_device_id_comes_from_the_token_claims(fake, token):
-    from g4f_hailuo._identity import claims_device_id, jwt_claims
+    from g4f_hailuo.accounts.identity import claims_device_id, jwt_claims
 
     chat(fake, token, [user("hi")])
     assert not [r for r in fake.requests if r.path.endswith("/device/register")]
@@ -187,7 +187,7 @@ def test_a_registered_device_is_kept_for_the_next_process_without_the_token(fake
     """Every g4f api worker and CLI run is a new process: the account keeps its one device."""
     import stat
 
-    from g4f_hailuo._devices import DEVICES_FILE_NAME
+    from g4f_hailuo.accounts.devices import DEVICES_FILE_NAME
 
     token = fake.issue_token(with_device_id=False)
     chat(fake, token, [user("one")])
@@ -200,7 +200,7 @@ def test_a_registered_device_is_kept_for_the_next_process_without_the_token(fake
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert token not in stored.read_text() and first.query["device_id"] in stored.read_text()
     assert not HailuoAI.get_cache_file().exists()  # the token itself is still never stored
-    from g4f_hailuo import _token_sources
+    from g4f_hailuo.accounts import token_sources as _token_sources
 
     assert _token_sources.tokens_in_files(isolated_g4f, fake.url) == ((), ())
     assert not [

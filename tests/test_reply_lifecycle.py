@@ -9,9 +9,10 @@ import asyncio
 import pytest
 from g4f.providers.response import AuthResult
 
-from g4f_hailuo import _accounts, _client
-from g4f_hailuo._identity import Identity
-from g4f_hailuo.fake_server import run_in_thread
+from g4f_hailuo.accounts import pool as _accounts
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.fake.hailuo_v4.server import run_in_thread
+from g4f_hailuo.protocols.hailuo_v4 import client as _client
 from g4f_hailuo.provider import HailuoAI
 
 LONG = "[[scenario:normal frames=200 delay=0.05]] keep talking"

@@ -13,9 +13,9 @@ import pytest
 from g4f.client import AsyncClient
 from g4f.errors import TimeoutError as G4FTimeoutError
 
-from g4f_hailuo import _sessions
-from g4f_hailuo._sessions import PooledSession
-from g4f_hailuo.fake_server import FakeHailuo
+from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo
+from g4f_hailuo.transport import sessions as _sessions
+from g4f_hailuo.transport.sessions import PooledSession
 
 
 def user(text: str) -> list[dict[str, str]]:

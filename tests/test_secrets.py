@@ -19,11 +19,11 @@ from g4f.errors import G4FError, MissingAuthError
 from g4f.providers.response import AuthResult
 
 from _g4f_processes import require_modules, seed_provider_list, skip_if_gui_needs_newer_python
-from g4f_hailuo import _auth_cache
-from g4f_hailuo._accounts import AccountPool
-from g4f_hailuo._browser_login import BrowserLogin
-from g4f_hailuo._identity import Identity
-from g4f_hailuo._token_sources import find_tokens
+from g4f_hailuo.accounts import auth_cache as _auth_cache
+from g4f_hailuo.accounts.browser_login import BrowserLogin
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.accounts.pool import AccountPool
+from g4f_hailuo.accounts.token_sources import find_tokens
 from g4f_hailuo.provider import Conversation, HailuoAI
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from g4f_hailuo._identity import Identity
-from g4f_hailuo._request import fingerprint_query, signed_target
-from g4f_hailuo._signing import (
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.protocols.hailuo_v4.request import fingerprint_query, signed_target
+from g4f_hailuo.protocols.hailuo_v4.signing import (
     chat_body_segment,
     encode_uri_component,
     json_body_segment,
@@ -117,7 +117,7 @@ def test_signed_target_signs_what_it_returns():
 def test_every_request_gets_a_fresh_millisecond_unix(monkeypatch):
     identity = Identity(token="t", uuid="u-1", device_id="123456789012345678")
     ticks = iter([1_700_000_000_000_000_000, 1_700_000_000_005_000_000])
-    monkeypatch.setattr("g4f_hailuo._request.time.time_ns", lambda: next(ticks))
+    monkeypatch.setattr("g4f_hailuo.protocols.hailuo_v4.request.time.time_ns", lambda: next(ticks))
     first, _ = signed_target("/x", "intl", identity, "{}")
     second, _ = signed_target("/x", "intl", identity, "{}")
     assert first.endswith("unix=1700000000000") and second.endswith("unix=1700000000005")

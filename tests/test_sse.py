@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from g4f_hailuo._sse import ServerEvent, SSEDecoder, decode_events
+from g4f_hailuo.protocols.hailuo_v4.sse import ServerEvent, SSEDecoder, decode_events
 
 E = ServerEvent
 

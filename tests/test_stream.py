@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from g4f_hailuo._conversation import Conversation
-from g4f_hailuo._sse import ServerEvent, decode_events
-from g4f_hailuo._stream import ReplyInterpreter, estimate_tokens
+from g4f_hailuo.protocols.hailuo_v4.sse import ServerEvent, decode_events
+from g4f_hailuo.protocols.hailuo_v4.stream import ReplyInterpreter, estimate_tokens
 
 OK = {"code": 0, "message": "成功"}
 

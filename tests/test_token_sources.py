@@ -14,8 +14,8 @@ import pytest
 from g4f.errors import MissingAuthError
 from g4f.providers.response import AuthResult
 
-from g4f_hailuo import _token_sources as ts
-from g4f_hailuo._browser_login import BrowserLogin
+from g4f_hailuo.accounts import token_sources as ts
+from g4f_hailuo.accounts.browser_login import BrowserLogin
 from g4f_hailuo.provider import HailuoAI
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) HarChrome/130.0"

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._conversation import token_fingerprint
-from ._identity import jwt_claims
+from g4f_hailuo._conversation import token_fingerprint
+from g4f_hailuo.accounts.identity import jwt_claims
 
 __all__ = [
     "AUTH_FILE_NAME",

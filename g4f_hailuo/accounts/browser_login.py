@@ -28,8 +28,8 @@ from typing import Any
 
 from g4f.errors import MissingAuthError, MissingRequirementsError
 
-from ._config import BROWSER_LOGIN_ENV, switched_off
-from ._identity import is_guest_token
+from g4f_hailuo._config import BROWSER_LOGIN_ENV, switched_off
+from g4f_hailuo.accounts.identity import is_guest_token
 
 __all__ = [
     "DEFAULT_LOGIN_TIMEOUT",

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from g4f import debug
 
-from . import _auth_cache
+from g4f_hailuo.accounts import auth_cache as _auth_cache
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ._config import Settings
-    from ._identity import Identity
+    from g4f_hailuo._config import Settings
+    from g4f_hailuo.accounts.identity import Identity
 
 __all__ = ["DEVICES_FILE_NAME", "devices_file", "remember", "remembered", "with_device"]
 
@@ -61,8 +61,8 @@ def remember(path: Path, origin: str, account: str, client_uuid: str, device_id:
 async def with_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> Identity:
     """The identity with a device id: the one registered before for this account
     (in any process), else a new registration, remembered."""
-    from ._client import register_device
-    from ._identity import Identity
+    from g4f_hailuo.accounts.identity import Identity
+    from g4f_hailuo.protocols.hailuo_v4.client import register_device
 
     path = devices_file()
     device_id = remembered(path, settings.origin, identity.account, identity.uuid)

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ._conversation import token_fingerprint
+from g4f_hailuo._conversation import token_fingerprint
 
 __all__ = [
     "DEFAULT_USER_AGENT",

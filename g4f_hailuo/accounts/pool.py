@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from g4f import debug
 from g4f.errors import RateLimitError
 
-from ._identity import Identity
+from g4f_hailuo.accounts.identity import Identity
 
 __all__ = ["AccountPool", "AccountsGone", "exclusive", "report", "reset"]
 

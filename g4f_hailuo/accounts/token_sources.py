@@ -31,10 +31,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from g4f import debug
 
-from . import _auth_cache
-from ._browser_login import storage_value
-from ._devices import DEVICES_FILE_NAME
-from ._identity import Identity, is_guest_token
+from g4f_hailuo.accounts import auth_cache as _auth_cache
+from g4f_hailuo.accounts.browser_login import storage_value
+from g4f_hailuo.accounts.devices import DEVICES_FILE_NAME
+from g4f_hailuo.accounts.identity import Identity, is_guest_token
 
 __all__ = [
     "CACHE",

@@ -28,11 +28,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
+from g4f_hailuo import __version__
 
 if TYPE_CHECKING:
-    from ._config import Settings
-    from ._identity import Identity
+    from g4f_hailuo._config import Settings
+    from g4f_hailuo.accounts.identity import Identity
 
 __all__ = [
     "EXIT_AUTH",
@@ -199,7 +199,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     """Where Hailuo is (``--base-url``/``--region``, else the environment); bad values are usage errors."""
     from g4f.errors import BadRequestError
 
-    from ._config import resolve_settings
+    from g4f_hailuo._config import resolve_settings
 
     try:
         return resolve_settings(base_url=args.base_url, region=args.region)
@@ -210,7 +210,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _current_logins(settings: Settings) -> tuple[str, list[Identity]]:
     """The accounts the provider would use and where they come from (``_token_sources``:
     HAILUOAI_API_KEY, the .env of g4f's cookies dir, the login cache, .har/cookie files)."""
-    from ._token_sources import find_tokens
+    from g4f_hailuo.accounts.token_sources import find_tokens
 
     found = find_tokens(None, settings.origin)
     return found.describe(), list(found.identities)
@@ -227,8 +227,9 @@ def _known_device(settings: Settings, identity: Identity) -> Identity:
     """
     if identity.device_id is not None:
         return identity
-    from . import _auth_cache, _devices
-    from ._identity import Identity
+    from g4f_hailuo.accounts import auth_cache as _auth_cache
+    from g4f_hailuo.accounts import devices as _devices
+    from g4f_hailuo.accounts.identity import Identity
 
     account = _auth_cache.login_key(identity.token)
     for login in _auth_cache.read_logins(_auth_cache.auth_file()):
@@ -251,8 +252,8 @@ async def _account_info(settings: Settings, identity: Identity) -> tuple[Identit
     (``_known_device``) gets one registered first, remembered as the provider does."""
     import aiohttp
 
-    from . import _devices
-    from ._client import fetch_user_info
+    from g4f_hailuo.accounts import devices as _devices
+    from g4f_hailuo.protocols.hailuo_v4.client import fetch_user_info
 
     identity = _known_device(settings, identity)
     async with aiohttp.ClientSession() as session:
@@ -287,7 +288,7 @@ def _in_words(seconds: float) -> str:
 
 
 def _claims_user(identity: Identity) -> dict[str, Any]:
-    from ._identity import jwt_claims
+    from g4f_hailuo.accounts.identity import jwt_claims
 
     user = jwt_claims(identity.token).get("user")
     return user if isinstance(user, dict) else {}
@@ -401,7 +402,7 @@ def _check_model(model: str) -> None:
     """An unknown model is a usage error, found before anything is sent."""
     from g4f.errors import ModelNotFoundError
 
-    from .provider import HailuoAI
+    from g4f_hailuo.provider import HailuoAI
 
     try:
         HailuoAI.get_model(model)
@@ -487,7 +488,7 @@ def _read_token() -> str:
 
 def _browser_login_switched_off() -> str | None:
     """The value of HAILUOAI_BROWSER_LOGIN when it switches the browser login off, else ``None``."""
-    from ._config import BROWSER_LOGIN_ENV, switched_off
+    from g4f_hailuo._config import BROWSER_LOGIN_ENV, switched_off
 
     return os.environ[BROWSER_LOGIN_ENV].strip() if switched_off(BROWSER_LOGIN_ENV) else None
 
@@ -495,7 +496,7 @@ def _browser_login_switched_off() -> str | None:
 def _browser_login_runs_here() -> bool:
     """Whether plain ``login`` should choose the browser: the extra, a Chrome/Chromium, not
     switched off, and a screen for its window (Linux without DISPLAY/WAYLAND_DISPLAY has none)."""
-    from ._browser_login import browser_login_available
+    from g4f_hailuo.accounts.browser_login import browser_login_available
 
     if not browser_login_available():
         return False
@@ -507,8 +508,8 @@ def _browser_login_runs_here() -> bool:
 def _overriding_token() -> str | None:
     """Which token source wins over the login cache right now (HAILUOAI_API_KEY, or the
     HAILUOAI_API_KEY line of the .env in g4f's cookies dir), named for the user; else ``None``."""
-    from ._auth_cache import auth_file
-    from ._token_sources import dotenv_value, split_tokens
+    from g4f_hailuo.accounts.auth_cache import auth_file
+    from g4f_hailuo.accounts.token_sources import dotenv_value, split_tokens
 
     if split_tokens(os.environ.get(TOKEN_ENV)):
         return f"{TOKEN_ENV} (environment)"
@@ -543,8 +544,8 @@ def _token_login(args: argparse.Namespace, settings: Settings) -> int:
     from g4f.errors import G4FError
     from g4f.providers.response import AuthResult
 
-    from ._identity import Identity
-    from .provider import HailuoAI
+    from g4f_hailuo.accounts.identity import Identity
+    from g4f_hailuo.provider import HailuoAI
 
     token = _read_token()
     if not token:
@@ -587,8 +588,8 @@ def _browser_login(args: argparse.Namespace, settings: Settings, *, chosen: bool
     """
     from g4f.errors import G4FError, MissingRequirementsError
 
-    from ._browser_login import browser_login_available
-    from .provider import HailuoAI
+    from g4f_hailuo.accounts.browser_login import browser_login_available
+    from g4f_hailuo.provider import HailuoAI
 
     switched_off = _browser_login_switched_off()
     if switched_off is not None:
@@ -633,7 +634,7 @@ def _print_login(name: str | None, expires: str | None, cache_file: str) -> None
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    from .provider import HailuoAI
+    from g4f_hailuo.provider import HailuoAI
 
     cache = HailuoAI.get_cache_file()
     if not cache.exists():
@@ -748,13 +749,13 @@ def _status_done(args: argparse.Namespace, report: dict[str, Any], text: str, co
 
 
 def cmd_demo(argv: list[str]) -> int:
-    from .demo import main as demo_main
+    from g4f_hailuo.demo import main as demo_main
 
     return demo_main(argv)
 
 
 def cmd_serve_fake(argv: list[str]) -> int:
-    from .fake_server import main as fake_main
+    from g4f_hailuo.fake.hailuo_v4.server import main as fake_main
 
     return fake_main(argv, prog=f"{PROG} serve-fake")
 

@@ -2,7 +2,7 @@
 
 It speaks the protocol of ``hailuo-wire-protocol.md``: the ``token`` header, the ``yy`` signature
 over the raw path+query, the fingerprint query, and the chat reply as an event stream, written
-frame by frame. It imports only the standard library, aiohttp and ``g4f_hailuo._signing``.
+frame by frame. It imports only the standard library, aiohttp and ``g4f_hailuo.protocols.hailuo_v4.signing``.
 
 Routes (every ``/v1/api/*`` and ``/v4/api/*`` one needs a token this server issued, then a valid
 signature; failures answer HTTP 401 code 1004, then HTTP 400 code 2):
@@ -43,7 +43,7 @@ http_500, http_502, http_503.
 
 Run it by hand::
 
-    python -m g4f_hailuo.fake_server [--host 127.0.0.1] [--port 0] [--scenario NAME]
+    python -m g4f_hailuo.fake.hailuo_v4.server [--host 127.0.0.1] [--port 0] [--scenario NAME]
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ from typing import Any
 
 from aiohttp import web
 
-from . import _fake_scenarios as sc
-from ._signing import chat_body_segment, json_body_segment, sign_request
+from g4f_hailuo.fake.hailuo_v4 import scenarios as sc
+from g4f_hailuo.protocols.hailuo_v4.signing import chat_body_segment, json_body_segment, sign_request
 
 __all__ = ["FakeHailuo", "Headers", "RecordedRequest", "main", "run_in_thread"]
 
@@ -669,7 +669,7 @@ async def _serve_until_signal(fake: FakeHailuo, host: str, port: int, token: str
         await fake.close()
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake_server") -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake.hailuo_v4.server") -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Serve a fake Hailuo AI web chat on a loopback port (for tests and offline demos).",

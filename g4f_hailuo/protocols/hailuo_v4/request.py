@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from urllib.parse import quote, urlencode
 
-from ._identity import Identity
-from ._signing import sign_request
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.protocols.hailuo_v4.signing import sign_request
 
 __all__ = ["fingerprint_query", "now_unix", "request_headers", "signed_target"]
 

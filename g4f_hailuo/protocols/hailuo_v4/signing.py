@@ -1,12 +1,12 @@
-"""The ``yy`` request signature of the Hailuo web API (pure, stdlib only).
+"""The ``/v4`` protocol's ``yy`` body segments (pure, stdlib only).
 
-yy = md5_hex(encodeURIComponent(path_and_query) + "_" + body_segment + md5_hex(unix) + "ooui")
+yy = sign_request(path_and_query, segment, unix) (see ``protocols.signing``), where the
+segment is the JSON body text for a JSON call and four digests for the chat message.
 """
 
 from __future__ import annotations
 
-import hashlib
-from urllib.parse import quote
+from g4f_hailuo.protocols.signing import encode_uri_component, md5_hex, sign_request
 
 __all__ = [
     "EMPTY_BODY_SEGMENT",
@@ -17,19 +17,7 @@ __all__ = [
     "sign_request",
 ]
 
-# encodeURIComponent leaves these unescaped; Python's quote(safe="") escapes "!*'()".
-_JS_SAFE = "-_.!~*'()"
 EMPTY_BODY_SEGMENT = "{}"
-
-
-def encode_uri_component(text: str) -> str:
-    """JavaScript ``encodeURIComponent`` (UTF-8, the same unreserved set)."""
-    return quote(text, safe=_JS_SAFE)
-
-
-def md5_hex(text: str | bytes) -> str:
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def json_body_segment(body_text: str | None) -> str:
@@ -41,8 +29,3 @@ def chat_body_segment(character_id: str, msg_content: str, chat_id: str, form: s
     """The segment for ``/v4/api/chat/msg``: four digests; CR/LF are dropped for hashing only."""
     content = msg_content.replace("\r", "").replace("\n", "")
     return md5_hex(character_id) + md5_hex(content) + md5_hex(chat_id) + md5_hex(form or "")
-
-
-def sign_request(path_and_query: str, body_segment: str, unix: str) -> str:
-    """The ``yy`` header for one request; ``unix`` is the same string as in the query."""
-    return md5_hex(encode_uri_component(path_and_query) + "_" + body_segment + md5_hex(unix) + "ooui")

@@ -16,9 +16,9 @@ from g4f import debug
 from g4f.errors import ResponseError
 from g4f.providers.response import FinishReason, Sources, SuggestedFollowups, TitleGeneration, Usage
 
-from ._conversation import Conversation
-from ._errors import error_for_code, status_code
-from ._sse import ServerEvent, SSEDecoder
+from g4f_hailuo._conversation import Conversation
+from g4f_hailuo._errors import error_for_code, status_code
+from g4f_hailuo.protocols.hailuo_v4.sse import ServerEvent, SSEDecoder
 
 __all__ = ["ReplyInterpreter", "ReplyReader", "estimate_tokens"]
 

@@ -1,0 +1,2 @@
+"""HTTP shared by every protocol: keep-alive sessions (``sessions``), retries, the body's read
+watchdog and transport errors (``http``)."""

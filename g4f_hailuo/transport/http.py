@@ -1,0 +1,184 @@
+"""HTTP shared by both protocols: retries with backoff, the reply body's read
+watchdog, draining a finished body, and transport failures as g4f errors.
+
+Errors come out as g4f errors with short messages; a URL in a message is an origin
+only (the Agent protocol puts the token in every query).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from g4f import debug
+from g4f.errors import G4FError, ResponseError
+from g4f.errors import TimeoutError as G4FTimeoutError
+from yarl import URL
+
+from g4f_hailuo._config import Settings
+
+__all__ = [
+    "ReadWatchdog",
+    "backoff_seconds",
+    "finish_body",
+    "read_body",
+    "send_with_retries",
+    "transport_error",
+    "url_for",
+]
+
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+BACKOFF_SECONDS = 0.5  # the first retry's delay; doubles for each further retry
+BACKOFF_CAP_SECONDS = 8.0  # no single wait is longer
+# After the end marker, the rest of the body (the chunked terminator) is read so
+# the connection can go back to the pool; a body that goes on is cut instead.
+_DRAIN_BYTES = 64 * 1024
+_DRAIN_SECONDS = 0.25
+
+
+def backoff_seconds(attempt: int) -> float:
+    """The wait before retry ``attempt`` (1-based): exponential, capped, with
+    jitter (75-100 %) so that many clients do not retry in step."""
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2 ** (attempt - 1))
+    return delay * random.uniform(0.75, 1.0)
+
+
+def url_for(origin: str, path_and_query: str) -> URL:
+    # encoded=True: send the query exactly as signed, without re-quoting.
+    return URL(origin + path_and_query, encoded=True)
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body up to ``limit`` bytes (``read(n)`` alone may stop at a network chunk)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        part = await response.content.read(limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+async def send_with_retries(
+    settings: Settings, what: str, send: Callable[[], Awaitable[aiohttp.ClientResponse]]
+) -> aiohttp.ClientResponse:
+    """``send()``, retried (``settings.retries`` times, with backoff) when no
+    answer came: the connection failed or broke before a status line, or the
+    status is a 5xx. Timeouts are not retried (the caller's bound is the
+    bound); nor is any other status: the caller decides what it means."""
+    attempt = 0
+    while True:
+        try:
+            response = await send()
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
+            if attempt >= settings.retries or isinstance(error, asyncio.TimeoutError):
+                raise transport_error(settings, error) from error
+            reason = type(error).__name__
+        else:
+            if response.status not in _RETRY_STATUSES or attempt >= settings.retries:
+                return response
+            response.close()
+            reason = f"HTTP {response.status}"
+        attempt += 1
+        debug.log(f"HailuoAI: {what}: {reason}; retry {attempt} of {settings.retries}")
+        await asyncio.sleep(backoff_seconds(attempt))
+
+
+class ReadWatchdog:
+    """The reply body's read timeout, with a handful of timers per reply.
+
+    aiohttp's own (``sock_read``) cancels its timer and starts a new one on every
+    network read: about 10 µs each, a fifth of the client's CPU on a reply of
+    2,000 small frames (measured). Here a timer looks, a few times per ``limit``,
+    whether bytes arrived since it last looked; when none did for ``limit``
+    seconds the body fails with aiohttp's ``SocketTimeoutError``, as with
+    ``sock_read``. Unlike there, bytes that arrived but were not read yet
+    (``consumed`` is behind: a slow consumer) and a body that has ended are no
+    stall. The response headers stay bounded by ``sock_read``.
+    """
+
+    __slots__ = ("_changed", "_content", "_handle", "_interval", "_limit", "_loop", "_seen", "consumed")
+
+    CHECKS_PER_LIMIT = 4  # a stall is noticed after limit .. limit * (1 + 1/4) seconds
+
+    def __init__(self, response: aiohttp.ClientResponse, limit: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._content = response.content
+        self._limit = limit
+        self._interval = max(limit / self.CHECKS_PER_LIMIT, 0.01)
+        self._seen = self._content.total_bytes  # the body may have come with the headers
+        self.consumed = 0  # bytes of the body the reader has taken
+        self._changed = self._loop.time()
+        connection = response.connection
+        if connection is not None and connection.protocol is not None:
+            connection.protocol.read_timeout = None  # aiohttp sets it again for the next request
+            connection.protocol.start_timeout()  # with no timeout: cancels the one still running
+        self._handle: asyncio.TimerHandle | None = self._loop.call_later(self._interval, self._check)
+
+    def _check(self) -> None:
+        if self._content.is_eof():
+            self._handle = None
+            return
+        now = self._loop.time()
+        received = self._content.total_bytes
+        if received != self._seen or self.consumed < received:
+            self._seen, self._changed = received, now
+        elif now - self._changed >= self._limit:
+            self._handle = None
+            self._content.set_exception(aiohttp.SocketTimeoutError("Timeout on reading data from socket"))
+            return
+        self._handle = self._loop.call_later(self._interval, self._check)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+async def finish_body(response: aiohttp.ClientResponse) -> None:
+    """Read what is left of the body after the end marker (a few bytes, usually
+    already here), so that the connection can be reused; give up quickly."""
+    content = response.content
+    if content.is_eof():
+        return
+    left = _DRAIN_BYTES
+
+    async def drain() -> None:
+        nonlocal left
+        while left > 0 and not content.at_eof():
+            left -= len(await content.readany())
+
+    # On failure the connection is closed instead of reused.
+    with contextlib.suppress(asyncio.TimeoutError, aiohttp.ClientError):
+        await asyncio.wait_for(drain(), _DRAIN_SECONDS)
+
+
+def transport_error(settings: Settings, error: BaseException, received: int | None = None) -> G4FError:
+    """A transport failure as a g4f error: before any answer (``received`` is None),
+    or while reading one, after ``received`` characters of the reply arrived."""
+    name = type(error).__name__
+    if received is None:
+        if isinstance(error, aiohttp.ConnectionTimeoutError):
+            return G4FTimeoutError(
+                f"Could not connect to Hailuo at {settings.origin} within {settings.connect_timeout:g} s"
+            )
+        if isinstance(error, asyncio.TimeoutError):
+            return G4FTimeoutError(
+                f"Hailuo at {settings.origin} did not answer within {settings.read_timeout:g} s"
+            )
+        return ResponseError(f"Cannot reach Hailuo at {settings.origin} ({name})")
+    if isinstance(error, asyncio.TimeoutError):
+        return G4FTimeoutError(
+            f"Hailuo at {settings.origin} sent nothing for {settings.read_timeout:g} s"
+            + (f" after {received} characters: the answer is incomplete" if received else "")
+        )
+    if received:
+        return ResponseError(
+            f"The connection to Hailuo broke after {received} characters ({name}): the answer is incomplete"
+        )
+    return ResponseError(f"The connection to Hailuo at {settings.origin} failed ({name})")
