@@ -1,4 +1,5 @@
-"""Where and how to reach Hailuo: origin, region, proxy, timeouts, retries (pure)."""
+"""Which protocol, and where and how to reach it: origin, stream origin, region, proxy,
+timeouts, retries (pure)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,37 @@ from urllib.parse import urlsplit
 
 from g4f.errors import BadRequestError
 
-__all__ = ["BROWSER_LOGIN_ENV", "REGIONS", "Settings", "resolve_settings", "seconds_setting", "switched_off"]
+__all__ = [
+    "AGENT",
+    "AGENT_REGIONS",
+    "BROWSER_LOGIN_ENV",
+    "HAILUO_V4",
+    "MATRIX",
+    "PROTOCOLS",
+    "REGIONS",
+    "Settings",
+    "resolve_settings",
+    "seconds_setting",
+    "stream_origin_for",
+    "switched_off",
+]
 
+AGENT = "agent"  # MiniMax Agent sessions + SSE (the live chat; the default)
+MATRIX = "matrix"  # MiniMax Agent's older polling API
+HAILUO_V4 = "hailuo-v4"  # the retired Hailuo /v4 chat
+PROTOCOLS = (AGENT, MATRIX, HAILUO_V4)
+PROTOCOL_ENV = "HAILUOAI_PROTOCOL"
+_PROTOCOL_ALIASES = {"minimax-agent": AGENT, "v4": HAILUO_V4, "hailuo": HAILUO_V4, "hailuo_v4": HAILUO_V4}
+
+# The /v4 chat's sites.
 REGIONS = {
     "intl": "https://www.hailuo.ai",
     "cn": "https://hailuoai.com",
+}
+# MiniMax Agent's API origins (its messages stream from agent-stream.<same domain>).
+AGENT_REGIONS = {
+    "intl": "https://agent.minimax.io",
+    "cn": "https://agent.minimaxi.com",
 }
 REGION_ALIASES = {"international": "intl", "global": "intl", "en": "intl", "china": "cn", "zh": "cn"}
 DEFAULT_CONNECT_TIMEOUT = 30.0
@@ -29,29 +56,52 @@ def switched_off(variable: str) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    origin: str
+    origin: str  # the API origin (no trailing slash)
     region: str
     proxy: str | None
     connect_timeout: float
     read_timeout: float
     retries: int
+    protocol: str
+    stream_origin: str  # where an Agent turn streams from ("" under hailuo-v4)
 
 
-def _region(value: str | None) -> str:
-    name = (value or os.environ.get("HAILUOAI_REGION") or "intl").strip().lower()
-    name = REGION_ALIASES.get(name, name)
-    if name not in REGIONS:
+def _protocol(value: str | None) -> str:
+    name = (value or os.environ.get(PROTOCOL_ENV) or AGENT).strip().lower()
+    name = _PROTOCOL_ALIASES.get(name, name)
+    if name not in PROTOCOLS:
         raise BadRequestError(
-            f"Unknown Hailuo region {value!r}: use 'intl' (www.hailuo.ai) or 'cn' (hailuoai.com)"
+            f"Unknown protocol {value or os.environ.get(PROTOCOL_ENV)!r}: use 'agent' (MiniMax Agent, the"
+            " default), 'matrix' (its older polling API) or 'hailuo-v4' (the retired Hailuo chat)"
         )
     return name
 
 
-def _origin(value: str) -> str:
+def stream_origin_for(origin: str) -> str:
+    """An Agent turn's stream origin: ``agent.X`` streams from ``agent-stream.X`` (scheme and
+    port kept); any other host (a mirror, a loopback fake) from the API origin itself."""
+    parts = urlsplit(origin)
+    host = parts.hostname or ""
+    if host.startswith("agent.") and not parts.path:
+        netloc = parts.netloc.replace(host, "agent-stream." + host[len("agent.") :], 1)
+        return f"{parts.scheme}://{netloc}"
+    return origin
+
+
+def _region(value: str | None, sites: dict[str, str]) -> str:
+    name = (value or os.environ.get("HAILUOAI_REGION") or "intl").strip().lower()
+    name = REGION_ALIASES.get(name, name)
+    if name not in sites:
+        hosts = " or ".join(f"{key!r} ({urlsplit(url).hostname})" for key, url in sites.items())
+        raise BadRequestError(f"Unknown Hailuo region {value!r}: use {hosts}")
+    return name
+
+
+def _origin(value: str, name: str = "base URL") -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise BadRequestError(
-            f"Bad Hailuo base URL {value!r}: expected an origin such as https://www.hailuo.ai"
+            f"Bad Hailuo {name} {value!r}: expected an origin such as https://agent.minimax.io"
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
@@ -94,15 +144,26 @@ def resolve_settings(
     timeout: object = None,
     stream_timeout: object = None,
     retries: object = None,
+    protocol: str | None = None,
+    stream_url: str | None = None,
 ) -> Settings:
     """Keyword arguments win over environment variables, which win over defaults.
 
     ``timeout`` bounds connecting and every wait for data; ``stream_timeout``,
     when given, bounds the waits for data instead (g4f's meaning for streams).
     """
-    region_name = _region(region)
+    protocol_name = _protocol(protocol)
+    sites = REGIONS if protocol_name == HAILUO_V4 else AGENT_REGIONS
+    region_name = _region(region, sites)
     override = base_url or os.environ.get("HAILUOAI_BASE_URL")
-    origin = _origin(override) if override else REGIONS[region_name]
+    origin = _origin(override) if override else sites[region_name]
+    stream_override = stream_url or os.environ.get("HAILUOAI_STREAM_URL")
+    if protocol_name == HAILUO_V4:
+        stream = ""
+    elif stream_override:
+        stream = _origin(stream_override, "stream URL")
+    else:
+        stream = stream_origin_for(origin)
     connect = _positive("timeout", timeout, DEFAULT_CONNECT_TIMEOUT)
     read = _positive("stream_timeout", stream_timeout, _positive("timeout", timeout, DEFAULT_READ_TIMEOUT))
     return Settings(
@@ -112,4 +173,6 @@ def resolve_settings(
         connect_timeout=connect,
         read_timeout=read,
         retries=_retries(retries),
+        protocol=protocol_name,
+        stream_origin=stream,
     )

@@ -79,9 +79,11 @@ def error_for_code(code: int, message: str) -> G4FError:
     return ResponseError(detail)
 
 
-def error_for_status(status: int, excerpt: str, code: int | None, retry_after: str | None) -> G4FError:
+def error_for_status(
+    status: int, excerpt: str, code: int | None, retry_after: str | None, site: str = "Hailuo"
+) -> G4FError:
     """The g4f error for an HTTP status other than 200."""
-    where = f"Hailuo answered HTTP {status}"
+    where = f"{site} answered HTTP {status}"
     said = f": {excerpt}" if excerpt else ""
     if status == 401:
         return MissingAuthError(f"{where} (token missing, invalid or expired){said}. To fix: {HOW_TO_LOGIN}")

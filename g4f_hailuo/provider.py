@@ -1,10 +1,9 @@
-"""The ``HailuoAI`` g4f provider: Hailuo AI (MiniMax) web chat.
+"""The ``HailuoAI`` g4f provider: the MiniMax Agent web chat (protocol ``agent``, the
+default) and the retired Hailuo ``/v4`` chat (``hailuo-v4``).
 
-Thin on purpose: the work is done by small modules: ``_config`` (origin,
-timeouts), ``_identity`` (token, device), ``_token_sources`` (where tokens
-come from), ``_accounts`` (one reply at a time per account), ``_auth_cache`` and
-``_browser_login`` (logins), ``_request`` + ``_signing`` (the signed query),
-``_client`` (HTTP), ``_sse`` (event decoding) and ``_stream`` (events to g4f objects).
+Thin on purpose: ``_config`` resolves the options, ``accounts`` finds the tokens and gives
+each account one reply at a time, and ``protocols.base.protocol_for`` hands the reply to
+the protocol's package (``protocols/agent``, ``protocols/hailuo_v4``).
 
 Imported while ``g4f.models`` may be half-initialised: import only from
 ``g4f.providers``, ``g4f.errors``, ``g4f.typing`` and ``g4f.debug`` here.
@@ -12,7 +11,6 @@ Imported while ``g4f.models`` may be half-initialised: import only from
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import time
@@ -21,23 +19,36 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import aiohttp
 from g4f import debug
-from g4f.errors import G4FError, MissingAuthError, MissingRequirementsError, ModelNotFoundError
-from g4f.errors import TimeoutError as G4FTimeoutError
+from g4f.errors import G4FError, MissingAuthError, MissingRequirementsError
 from g4f.providers.base_provider import AsyncAuthedProvider, ProviderModelMixin
-from g4f.providers.helper import format_prompt, get_last_user_message
 from g4f.providers.response import AuthResult, RequestLogin
 from g4f.typing import AsyncResult, Messages
 
-from g4f_hailuo._config import BROWSER_LOGIN_ENV, Settings, resolve_settings, seconds_setting, switched_off
-from g4f_hailuo._conversation import Conversation, _field, continued_chat
+from g4f_hailuo._config import (
+    AGENT_REGIONS,
+    BROWSER_LOGIN_ENV,
+    HAILUO_V4,
+    Settings,
+    resolve_settings,
+    seconds_setting,
+    switched_off,
+)
+from g4f_hailuo._conversation import Conversation
 from g4f_hailuo._errors import HOW_TO_LOGIN, scrub
 from g4f_hailuo.accounts import auth_cache as _auth_cache
-from g4f_hailuo.accounts import devices as _devices
 from g4f_hailuo.accounts.browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
-from g4f_hailuo.accounts.identity import Identity, jwt_claims
-from g4f_hailuo.accounts.pool import AccountPool, AccountsGone, exclusive, report
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.accounts.lifecycle import (
+    LOGIN_TIMEOUT_ENV,
+    OneLoginAtATime,
+    conversation_account,
+    expired_message,
+    login_summary,
+    unusable,
+    warn_of_expiry,
+)
+from g4f_hailuo.accounts.pool import AccountPool, AccountsGone, report
 from g4f_hailuo.accounts.token_sources import (
     CACHE,
     NONE,
@@ -46,57 +57,47 @@ from g4f_hailuo.accounts.token_sources import (
     identity_from,
     split_tokens,
 )
-from g4f_hailuo.protocols.hailuo_v4.client import ChatStream, fetch_user_info
-from g4f_hailuo.protocols.hailuo_v4.stream import ReplyInterpreter, ReplyReader
-from g4f_hailuo.transport.http import ReadWatchdog, finish_body, transport_error
-from g4f_hailuo.transport.sessions import PooledSession
+from g4f_hailuo.protocols.agent.models import DEFAULT_MODEL, KNOWN_MODELS
+from g4f_hailuo.protocols.base import protocol_for
 
 __all__ = ["Conversation", "HailuoAI"]
 
 _IDENTITY_CACHE_SIZE = 256
 
 
-def _session(
-    settings: Settings, account: str = ""
-) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientSession]:
-    """This event loop's keep-alive session for ``account`` and the proxy (see ``_sessions``)."""
-    return PooledSession(account, settings.proxy)
-
-
 class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     label = "Hailuo AI"
-    url = "https://www.hailuo.ai"
-    login_url = "https://www.hailuo.ai"
+    url = AGENT_REGIONS["intl"]
+    login_url = AGENT_REGIONS["intl"]
     working = True
     needs_auth = True
     supports_stream = True
     supports_message_history = True
     supports_system_message = True
     use_nodriver = browser_login_available()
-    default_model = "MiniMax"
-    models: ClassVar[list[str]] = ["MiniMax"]  # the site picks the model server-side
-    model_aliases: ClassVar[dict[str, str]] = {
-        "minimax": "MiniMax",
-        "hailuo": "MiniMax",
-        "hailuoai": "MiniMax",
-    }
+    default_model = DEFAULT_MODEL  # the account's default model
+    models: ClassVar[list[str]] = [DEFAULT_MODEL, *KNOWN_MODELS]
+    model_aliases: ClassVar[dict[str, str]] = {"hailuo": DEFAULT_MODEL, "hailuoai": DEFAULT_MODEL}
 
     # Identities of tokens given explicitly (api_key / env), validated once per
     # process: the device registration and liveness check are not repeated.
     _identities: ClassVar[OrderedDict[tuple[str, str], Identity]] = OrderedDict()
 
     @classmethod
-    def get_model(cls, model: str, **kwargs: Any) -> str:
-        if not model or model == "auto":
-            return cls.default_model
-        for name in cls.models:
-            if model.lower() == name.lower():
-                return name
-        if model.lower() in cls.model_aliases:
-            return cls.model_aliases[model.lower()]
-        raise ModelNotFoundError(
-            f"Model {model!r} is not served by {cls.__name__}: use {cls.default_model!r}"
-        )
+    def get_model(cls, model: str, protocol: str | None = None, **kwargs: Any) -> str:
+        """The model's name as the protocol sends it; ``ModelNotFoundError`` before any request."""
+        settings = resolve_settings(protocol=protocol)
+        return protocol_for(settings.protocol).resolve_model(model)
+
+    @classmethod
+    def get_models(cls, protocol: str | None = None, **kwargs: Any) -> list[str]:
+        """The Agent's models: the known ones and every one a ``/config`` of this process
+        listed; under ``hailuo-v4`` the one model of that chat."""
+        if resolve_settings(protocol=protocol).protocol == HAILUO_V4:
+            return [DEFAULT_MODEL]
+        from g4f_hailuo.protocols.agent.account import live_models
+
+        return list(dict.fromkeys([*cls.models, *live_models()]))
 
     # -- the auth cache: our own file, 0600, atomic, one or several logins ----
 
@@ -161,12 +162,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             raise MissingRequirementsError(
                 f"The browser login is switched off here ({BROWSER_LOGIN_ENV}=0): {HOW_TO_LOGIN}"
             )
-        async with _OneLoginAtATime(settings, kwargs):
+        async with OneLoginAtATime(settings, kwargs):
             identity = await cls._browser_identity(settings, kwargs)
         cache_file = cls.get_cache_file()
         cls.write_cache_file(cache_file, _auth_result(identity, settings))
         AccountPool(settings.origin, [identity]).reinstate(identity)
-        return _login_summary(identity, cache_file)
+        return login_summary(identity, cache_file)
 
     @classmethod
     async def _browser_identity(cls, settings: Settings, kwargs: dict[str, Any]) -> Identity:
@@ -184,18 +185,10 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
 
     @classmethod
     async def _establish(cls, identity: Identity, settings: Settings) -> Identity:
-        """Refuse an expired token, register a device if the token names none,
-        and check the token is alive (``user/info``)."""
+        """Refuse an expired token, then the protocol's set-up: the ids it needs, checked."""
         if identity.is_expired():
-            raise MissingAuthError(_expired_message(identity))
-        async with _session(settings, identity.account) as session:
-            try:
-                if identity.device_id is None:
-                    identity = await _devices.with_device(session, settings, identity)
-                await fetch_user_info(session, settings, identity)
-            except (asyncio.TimeoutError, aiohttp.ClientError) as error:
-                raise transport_error(settings, error, 0) from error
-        return identity
+            raise MissingAuthError(expired_message(identity))
+        return await protocol_for(settings.protocol).establish(identity, settings)
 
     @classmethod
     async def _identity_for(cls, identity: Identity, settings: Settings) -> Identity:
@@ -215,7 +208,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     async def _ready(cls, identity: Identity, source: TokenSource, settings: Settings) -> Identity:
         """The account, ready to chat: a given token checked once per process; a
         cached login trusted as stored, after registering a device if it has none."""
-        if source.kind != CACHE:
+        if source.kind != CACHE or settings.protocol != HAILUO_V4:
             return await cls._identity_for(identity, settings)
         if identity.device_id is None:  # e.g. a token stored by hand
             identity = await cls._establish(identity, settings)
@@ -231,17 +224,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         pool = AccountPool(settings.origin, source.identities)
         now = time.time()
         for identity in pool.live():
-            expires_at = identity.expires_at
-            if expires_at is None:
-                continue
-            if expires_at <= now:
-                cls._retire(pool, source, identity, _expired_message(identity))
-            elif expires_at - now < NEAR_EXPIRY_SECONDS and identity.account not in _warned_expiry:
-                _warned_expiry.add(identity.account)
-                report(
-                    f"HailuoAI: the token of account {identity.account} expires on {_utc(expires_at)}"
-                    f" (in {(expires_at - now) / 3600:.0f} h): log in again soon ({HOW_TO_LOGIN})"
-                )
+            if warn_of_expiry(identity, now):
+                cls._retire(pool, source, identity, expired_message(identity))
         return pool
 
     @classmethod
@@ -264,7 +248,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     async def _log_in(cls, settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """One browser login for every request that needs one at the same time;
         the login is cached. Yields what ``on_auth_async`` yields besides the login."""
-        async with _OneLoginAtATime(settings, kwargs):
+        async with OneLoginAtATime(settings, kwargs):
             found = find_tokens(None, settings.origin)
             if not found.explicit and AccountPool(settings.origin, found.identities).live():
                 return  # another request logged in meanwhile
@@ -324,8 +308,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                 else:
                     held.append(chunk)
         except MissingAuthError as error:
-            if started:
-                raise
+            if started or not getattr(error, "retire", True):
+                raise  # a 401 the account's token check passed: not the account's fault
             raise _Refused(identity, error) from None
         finally:
             await reply.aclose()  # at once, not when the garbage collector gets to it
@@ -347,12 +331,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         account that made it. An account the site refuses (HTTP 401, code 22)
         leaves the pool and the reply moves to another one; with no account left
         (and none given explicitly), one browser login is tried, never more."""
-        model = cls.get_model(model)
         settings = _pop_settings(kwargs)
+        model = protocol_for(settings.protocol).resolve_model(model)
         queue_timeout = seconds_setting(
             "queue_timeout", kwargs.pop("queue_timeout", None), QUEUE_TIMEOUT_ENV, DEFAULT_QUEUE_TIMEOUT
         )
-        prefer = _conversation_account(kwargs.get("conversation"))
+        prefer = conversation_account(kwargs.get("conversation"))
         logged_in = False
         refused: MissingAuthError | None = None
         while True:
@@ -360,7 +344,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             pool = cls._pool(source, settings)
             if not pool.live():
                 if source.explicit or logged_in or (source.kind != NONE and not browser_login_available()):
-                    raise refused or _unusable(pool, source)
+                    raise refused or unusable(pool, source)
                 where = f" in {source.describe()}" if source.kind != NONE else ""
                 debug.log(f"HailuoAI: no usable account{where}; logging in through the browser")
                 logged_in = True
@@ -394,86 +378,29 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         messages: Messages,
         auth_result: AuthResult,
         *,
-        conversation: Any = None,
-        return_conversation: bool = True,
         settings: Settings | None = None,
         **kwargs: Any,
     ) -> AsyncResult:
-        """One message, streamed: the whole history on a new chat, only the
-        newest user message when ``conversation`` continues one of this account's."""
+        """One reply on the account of ``auth_result``, by the protocol of ``settings``."""
         if settings is None:
             settings = _pop_settings(kwargs)
         identity = Identity.from_dict(auth_result.get_dict())
         if identity is None:
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
-        if identity.is_expired():
-            raise MissingAuthError(f"The Hailuo token has expired: log in again ({HOW_TO_LOGIN})")
-        continued = continued_chat(conversation, identity.token)
-        if continued is not None:
-            chat_id, character_id = continued
-            prompt = get_last_user_message(messages)
-        else:
-            chat_id, character_id = "0", "1"
-            prompt = format_prompt(messages) if messages else ""
-        if not prompt.strip():
-            from g4f.errors import BadRequestError
-
-            raise BadRequestError("There is no user message to send to Hailuo")
-        interpreter = ReplyInterpreter(
-            account=identity.account,
-            character_id=character_id,
-            prompt=prompt,
-            return_conversation=return_conversation,
-        )
+        reply = protocol_for(settings.protocol).reply(model, messages, identity, settings, **kwargs)
         try:
-            async with (
-                _session(settings, identity.account) as session,
-                ChatStream(
-                    session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
-                ) as response,
-            ):
-                reader = ReplyReader(interpreter)
-                idle_limit = settings.read_timeout
-                watchdog = ReadWatchdog(response, idle_limit)  # bounds each wait for data
-                clock = asyncio.get_running_loop().time
-                last_progress = clock()
-                try:
-                    # The hot loop: keep it linear in the bytes and free of per-chunk extras.
-                    # Heartbeats alone keep the data coming, so progress has a deadline of its own.
-                    async for data in response.content.iter_any():
-                        watchdog.consumed += len(data)
-                        progressed = False
-                        for chunk in reader.feed(data):
-                            progressed = True
-                            yield chunk
-                        if reader.ended:
-                            break
-                        now = clock()
-                        if progressed:
-                            last_progress = now
-                        elif now - last_progress > idle_limit:
-                            raise _no_progress(settings, interpreter.text_length)
-                except (asyncio.TimeoutError, aiohttp.ClientError) as error:
-                    if not interpreter.answer_final:
-                        raise
-                    # The final message (isEnd 0) already arrived: the answer is whole.
-                    debug.log(f"HailuoAI: {type(error).__name__} after the final message; answer complete")
-                finally:
-                    watchdog.cancel()
-                for chunk in reader.close():
-                    yield chunk
-                if interpreter.ended:  # after the last chunk: read the body's end, to reuse the connection
-                    await finish_body(response)
-        except (asyncio.TimeoutError, aiohttp.ClientError) as error:
-            raise transport_error(settings, error, interpreter.text_length) from error
+            async for chunk in reply:
+                yield chunk
         except G4FError as error:
             message = str(error)
             if identity.token in message:  # defence in depth: never show the token
                 raise type(error)(scrub(message, identity.token)) from None
             raise
+        finally:
+            await reply.aclose()
 
 
-_SETTING_NAMES = ("base_url", "region", "timeout", "stream_timeout", "retries")
+_SETTING_NAMES = ("base_url", "region", "timeout", "stream_timeout", "retries", "protocol", "stream_url")
 
 
 def _settings_kwargs(kwargs: dict[str, Any], pop: bool = False) -> dict[str, Any]:
@@ -494,6 +421,8 @@ def _settings_back(settings: Settings) -> dict[str, Any]:
         "timeout": settings.connect_timeout,
         "stream_timeout": settings.read_timeout,
         "retries": settings.retries,
+        "protocol": settings.protocol,
+        "stream_url": settings.stream_origin or None,
     }
 
 
@@ -501,9 +430,6 @@ def _settings_back(settings: Settings) -> dict[str, Any]:
 
 QUEUE_TIMEOUT_ENV = "HAILUOAI_QUEUE_TIMEOUT"
 DEFAULT_QUEUE_TIMEOUT = 60.0
-LOGIN_TIMEOUT_ENV = "HAILUOAI_LOGIN_TIMEOUT"
-NEAR_EXPIRY_SECONDS = 86400.0
-_warned_expiry: set[str] = set()  # accounts already warned about their coming expiry
 
 
 class _Refused(Exception):
@@ -517,81 +443,11 @@ class _Refused(Exception):
         self.error = type(error)(scrub(message, identity.token)) if identity.token in message else error
 
 
-class _OneLoginAtATime:
-    """One browser window per site at a time (the GUI's Login button, requests that
-    need a login): a second one waits for the first, boundedly. A class, not an
-    ``@asynccontextmanager``: see ``_accounts._Lease``."""
-
-    __slots__ = ("_turn",)
-
-    def __init__(self, settings: Settings, kwargs: dict[str, Any]) -> None:
-        wait = seconds_setting(
-            "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
-        )
-        self._turn = exclusive(f"login {settings.origin}", wait + 30)
-
-    async def __aenter__(self) -> None:
-        if not await self._turn.__aenter__():
-            raise MissingAuthError(f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}")
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._turn.__aexit__(*exc_info)
-
-
 def _auth_result(identity: Identity, settings: Settings) -> AuthResult:
     """What is cached of a login: the identity and the site it is valid on."""
     return AuthResult(**identity.to_dict(), origin=settings.origin)
 
 
-def _no_progress(settings: Settings, received: int) -> G4FTimeoutError:
-    return G4FTimeoutError(
-        f"Hailuo at {settings.origin} sent only keep-alive frames for {settings.read_timeout:g} s"
-        + (f" after {received} characters: the answer is incomplete" if received else "")
-    )
-
-
 def _explicit_tokens(api_key: Any) -> list[str]:
     """The tokens given with ``api_key``, else with HAILUOAI_API_KEY (comma-separated)."""
     return split_tokens(api_key) or split_tokens(os.environ.get("HAILUOAI_API_KEY"))
-
-
-def _utc(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
-
-
-def _expired_message(identity: Identity) -> str:
-    return f"The Hailuo token expired on {_utc(identity.expires_at or 0)}: log in again ({HOW_TO_LOGIN})"
-
-
-def _unusable(pool: AccountPool, source: TokenSource) -> MissingAuthError:
-    """Why no account of ``source`` can serve (each was retired, with its reason)."""
-    reasons = pool.retired_reasons()
-    if len(reasons) == 1:
-        return MissingAuthError(reasons[0][1])
-    if reasons:
-        return MissingAuthError(
-            f"None of the {len(reasons)} Hailuo accounts from {source.describe()} can be used: "
-            + "; ".join(f"{account}: {reason}" for account, reason in reasons)
-        )
-    return MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
-
-
-def _conversation_account(conversation: Any) -> str | None:
-    """The account fingerprint a conversation of ours names, if any."""
-    value = _field(conversation, "token")
-    return value if isinstance(value, str) and value.startswith("sha256:") else None
-
-
-def _login_summary(identity: Identity, cache_file: Path) -> dict[str, Any]:
-    """What a login produced, fit to print: never the token."""
-    user = jwt_claims(identity.token).get("user")
-    name = user.get("name") if isinstance(user, dict) else None
-    expires_at = identity.expires_at
-    return {
-        "account": identity.account,
-        "name": name if isinstance(name, str) else None,
-        "expires": _utc(expires_at) if expires_at else None,
-        "device_id": identity.device_id,
-        "cache_file": str(cache_file),
-        "logins": len(_auth_cache.read_logins(cache_file)),
-    }

@@ -84,6 +84,7 @@ _PROVIDER_LIST_DIRS = ("cache/.models", "cookies/models", "cookies/.models")
 # Variables of the caller that must not reach g4f: the Hailuo settings (a test
 # passes its own), proxies (loopback must stay direct), g4f's own settings.
 _DROPPED_PREFIXES = ("HAILUOAI_", "G4F_")
+PROTOCOL_ENV = "HAILUOAI_PROTOCOL"
 _DROPPED_NAMES = frozenset(
     {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "PYTHONPATH"}
 )
@@ -199,11 +200,13 @@ def make_home(root: Path) -> Path:
 
 
 def isolated_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment, minus Hailuo/g4f/proxy settings, pointed at ``home``."""
+    """The caller's environment, minus Hailuo/g4f/proxy settings, pointed at ``home``.
+
+    ``HAILUOAI_PROTOCOL`` stays: the test directory selects it (``tests/hailuo_v4/conftest.py``)."""
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(_DROPPED_PREFIXES) and name not in _DROPPED_NAMES
+        if name == PROTOCOL_ENV or (not name.startswith(_DROPPED_PREFIXES) and name not in _DROPPED_NAMES)
     }
     env.update(
         HOME=str(home),

@@ -10,6 +10,7 @@ with ``api_key`` still never reaches the disk.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from g4f_hailuo._config import Settings
     from g4f_hailuo.accounts.identity import Identity
 
-__all__ = ["DEVICES_FILE_NAME", "devices_file", "remember", "remembered", "with_device"]
+__all__ = ["DEVICES_FILE_NAME", "devices_file", "remember", "remembered", "remembered_entry", "with_device"]
 
 DEVICES_FILE_NAME = "devices_g4f_hailuo.json"
 _MOST = 256  # accounts remembered; the oldest entries go first
@@ -46,13 +47,22 @@ def remembered(path: Path, origin: str, account: str, client_uuid: str) -> str |
     return device_id if isinstance(device_id, str) and device_id.isdigit() else None
 
 
-def remember(path: Path, origin: str, account: str, client_uuid: str, device_id: str) -> None:
-    """Keep the device id (newest last; atomic, 0600, locked like the login cache)."""
+def remembered_entry(path: Path, origin: str, account: str) -> dict[str, str]:
+    """Everything remembered for this account on this site (``uuid``, ``device_id``,
+    ``real_user_id``), ``{}`` when nothing is."""
+    entry = (_auth_cache.read_auth(path) or {}).get(_key(origin, account))
+    if not isinstance(entry, dict):
+        return {}
+    return {name: value for name, value in entry.items() if isinstance(value, str)}
+
+
+def remember(path: Path, origin: str, account: str, client_uuid: str, device_id: str, **more: str) -> None:
+    """Keep the device id, and ``more`` ids (newest last; atomic, 0600, locked like the login cache)."""
     with _auth_cache.locked(path):
         entries = _auth_cache.read_auth(path) or {}
         key = _key(origin, account)
         entries.pop(key, None)
-        entries[key] = {"uuid": client_uuid, "device_id": device_id}
+        entries[key] = {"uuid": client_uuid, "device_id": device_id, **more}
         for old in list(entries)[: max(0, len(entries) - _MOST)]:
             del entries[old]
         _auth_cache.write_auth(path, entries)
@@ -61,7 +71,6 @@ def remember(path: Path, origin: str, account: str, client_uuid: str, device_id:
 async def with_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> Identity:
     """The identity with a device id: the one registered before for this account
     (in any process), else a new registration, remembered."""
-    from g4f_hailuo.accounts.identity import Identity
     from g4f_hailuo.protocols.hailuo_v4.client import register_device
 
     path = devices_file()
@@ -72,4 +81,4 @@ async def with_device(session: aiohttp.ClientSession, settings: Settings, identi
             remember(path, settings.origin, identity.account, identity.uuid, device_id)
         except OSError as error:  # e.g. a read-only home: this process still keeps it
             debug.log(f"HailuoAI: could not remember the device id in {path} ({type(error).__name__})")
-    return Identity(identity.token, identity.uuid, device_id, identity.user_agent)
+    return dataclasses.replace(identity, device_id=device_id)

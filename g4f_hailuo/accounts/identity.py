@@ -1,4 +1,7 @@
-"""Who the client is to Hailuo: token, client UUID, device id, user agent (pure)."""
+"""Who the client is to the site: token, realUserID, client UUID, device id, user agent (pure).
+
+A token is a bare JWT or ``<realUserID>+<JWT>`` (MiniMax Agent's user id, which is not the
+JWT's ``user.id``); the account is named by the JWT's fingerprint alone."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ __all__ = [
     "claims_device_id",
     "is_guest_token",
     "jwt_claims",
+    "split_user_token",
     "stable_client_uuid",
     "token_expiry",
 ]
@@ -71,15 +75,25 @@ def stable_client_uuid(token: str, claims: dict[str, Any]) -> str:
     return str(uuid.uuid5(_UUID_NAMESPACE, seed))
 
 
+def split_user_token(value: str) -> tuple[str | None, str]:
+    """``(realUserID, JWT)`` of ``<realUserID>+<JWT>``; ``(None, value)`` for a bare token
+    (a JWT has no ``+``: base64url)."""
+    user_id, plus, token = value.partition("+")
+    if plus and user_id.strip().isdigit() and token.strip():
+        return user_id.strip(), token.strip()
+    return None, value
+
+
 @dataclass(frozen=True)
 class Identity:
-    token: str
+    token: str  # the JWT alone
     uuid: str
     device_id: str | None
     user_agent: str = DEFAULT_USER_AGENT
+    real_user_id: str | None = None  # MiniMax Agent's user id (query user_id)
 
-    def __repr__(self) -> str:  # never show the token
-        return f"Identity(account={token_fingerprint(self.token)!r}, device_id={self.device_id!r})"
+    def __repr__(self) -> str:  # never show the token, nor the user id
+        return f"Identity(account={token_fingerprint(self.token)!r})"
 
     @property
     def account(self) -> str:
@@ -95,21 +109,27 @@ class Identity:
 
     @classmethod
     def from_token(cls, token: str, user_agent: str | None = None) -> Identity:
+        """The identity of a bare JWT or of ``<realUserID>+<JWT>``."""
+        real_user_id, token = split_user_token(token)
         claims = jwt_claims(token)
         return cls(
             token=token,
             uuid=stable_client_uuid(token, claims),
             device_id=claims_device_id(claims),
             user_agent=user_agent or DEFAULT_USER_AGENT,
+            real_user_id=real_user_id,
         )
 
     def to_dict(self) -> dict[str, str | None]:
-        return {
+        data = {
             "token": self.token,
             "uuid": self.uuid,
             "device_id": self.device_id,
             "user_agent": self.user_agent,
         }
+        if self.real_user_id:
+            data["real_user_id"] = self.real_user_id
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Identity | None:
@@ -122,11 +142,15 @@ class Identity:
         )
         client_uuid = data.get("uuid")
         device_id = data.get("device_id")
+        real_user_id = data.get("real_user_id")
         return cls(
-            token=token,
+            token=base.token,
             uuid=client_uuid if isinstance(client_uuid, str) and client_uuid else base.uuid,
             device_id=str(device_id)
             if isinstance(device_id, (str, int)) and str(device_id).isdigit()
             else base.device_id,
             user_agent=base.user_agent,
+            real_user_id=str(real_user_id)
+            if isinstance(real_user_id, (str, int)) and str(real_user_id).isdigit()
+            else base.real_user_id,
         )

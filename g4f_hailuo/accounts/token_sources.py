@@ -20,6 +20,7 @@ used as given, never written to disk, never replaced by a browser login.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable
@@ -137,15 +138,19 @@ def _cookies_dir() -> Path:
 
 
 def identity_from(
-    token: str, uuid: str | None = None, device_id: str | None = None, user_agent: Any = None
+    token: str,
+    uuid: str | None = None,
+    device_id: str | None = None,
+    user_agent: Any = None,
+    real_user_id: str | None = None,
 ) -> Identity:
     """The identity of ``token`` with what a browser stored beside it (each part optional)."""
     base = Identity.from_token(token, user_agent if isinstance(user_agent, str) and user_agent else None)
-    return Identity(
-        base.token,
-        uuid or base.uuid,
-        device_id if device_id and device_id.isdigit() else base.device_id,
-        base.user_agent,
+    return dataclasses.replace(
+        base,
+        uuid=uuid or base.uuid,
+        device_id=device_id if device_id and device_id.isdigit() else base.device_id,
+        real_user_id=real_user_id if real_user_id and real_user_id.isdigit() else base.real_user_id,
     )
 
 

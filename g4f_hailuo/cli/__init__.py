@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -240,11 +241,13 @@ def _known_device(settings: Settings, identity: Identity) -> Identity:
             and _auth_cache.for_origin(login, settings.origin)
             and _auth_cache.login_key(cached.token) == account
         ):
-            return Identity(identity.token, cached.uuid, cached.device_id, cached.user_agent)
+            return dataclasses.replace(
+                identity, uuid=cached.uuid, device_id=cached.device_id, user_agent=cached.user_agent
+            )
     device_id = _devices.remembered(_devices.devices_file(), settings.origin, identity.account, identity.uuid)
     if device_id is None:
         return identity
-    return Identity(identity.token, identity.uuid, device_id, identity.user_agent)
+    return dataclasses.replace(identity, device_id=device_id)
 
 
 async def _account_info(settings: Settings, identity: Identity) -> tuple[Identity, dict[str, Any]]:

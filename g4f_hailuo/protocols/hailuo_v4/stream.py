@@ -16,6 +16,7 @@ from g4f import debug
 from g4f.errors import ResponseError
 from g4f.providers.response import FinishReason, Sources, SuggestedFollowups, TitleGeneration, Usage
 
+from g4f_hailuo._config import HAILUO_V4
 from g4f_hailuo._conversation import Conversation
 from g4f_hailuo._errors import error_for_code, status_code
 from g4f_hailuo.protocols.hailuo_v4.sse import ServerEvent, SSEDecoder
@@ -213,7 +214,11 @@ class ReplyInterpreter:
         if self._conversation_sent or not self._return_conversation:
             return []
         self._conversation_sent = True
-        return [Conversation(token=self._account, chatID=self.chat_id, characterID=self._character_id)]
+        return [
+            Conversation(
+                token=self._account, chatID=self.chat_id, characterID=self._character_id, protocol=HAILUO_V4
+            )
+        ]
 
 
 class ReplyReader:
@@ -230,10 +235,18 @@ class ReplyReader:
         self._decoder = SSEDecoder()
         self.interpreter = interpreter
 
+    # Progress is a chunk yielded: a keep-alive frame yields none (see ``transport.reply``).
+    progressed = False
+
     @property
     def ended(self) -> bool:
         """An end marker arrived: stop reading."""
         return self.interpreter.ended
+
+    @property
+    def complete(self) -> bool:
+        """The final message arrived: the answer is whole, even if no end marker follows."""
+        return self.interpreter.answer_final
 
     def feed(self, data: bytes) -> Iterator[Any]:
         on_event = self.interpreter.on_event

@@ -47,7 +47,7 @@ require_modules("flask", "asgiref", hint='pip install "g4f[gui]" (flask[async])'
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 FRONTEND_ENV = "G4F_GUI_FRONTEND"
 SCREENSHOTS = Path(os.environ.get("G4F_HAILUO_SCREENSHOTS") or PROJECT / "artifacts" / "screenshots")
 CHROMIUM = os.environ.get("G4F_HAILUO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

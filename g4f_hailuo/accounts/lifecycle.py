@@ -1,0 +1,113 @@
+"""An account's life in the pool, the same for every protocol: expiry warnings, retirement
+with a reason, why none can serve, one browser login per site at a time, a login's summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from g4f.errors import MissingAuthError
+
+from g4f_hailuo._config import Settings, seconds_setting
+from g4f_hailuo._conversation import _field
+from g4f_hailuo._errors import HOW_TO_LOGIN
+from g4f_hailuo.accounts import auth_cache
+from g4f_hailuo.accounts.browser_login import DEFAULT_LOGIN_TIMEOUT
+from g4f_hailuo.accounts.identity import Identity, jwt_claims
+from g4f_hailuo.accounts.pool import AccountPool, exclusive, report
+from g4f_hailuo.accounts.token_sources import TokenSource
+
+__all__ = [
+    "LOGIN_TIMEOUT_ENV",
+    "NEAR_EXPIRY_SECONDS",
+    "OneLoginAtATime",
+    "conversation_account",
+    "expired_message",
+    "login_summary",
+    "unusable",
+    "warn_of_expiry",
+]
+
+LOGIN_TIMEOUT_ENV = "HAILUOAI_LOGIN_TIMEOUT"
+NEAR_EXPIRY_SECONDS = 86400.0
+_warned_expiry: set[str] = set()  # accounts already warned about their coming expiry
+
+
+def utc(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def expired_message(identity: Identity) -> str:
+    return f"The Hailuo token expired on {utc(identity.expires_at or 0)}: log in again ({HOW_TO_LOGIN})"
+
+
+def warn_of_expiry(identity: Identity, now: float) -> bool:
+    """Report once that the token expires within a day; True when it has expired already."""
+    expires_at = identity.expires_at
+    if expires_at is None:
+        return False
+    if expires_at <= now:
+        return True
+    if expires_at - now < NEAR_EXPIRY_SECONDS and identity.account not in _warned_expiry:
+        _warned_expiry.add(identity.account)
+        report(
+            f"HailuoAI: the token of account {identity.account} expires on {utc(expires_at)}"
+            f" (in {(expires_at - now) / 3600:.0f} h): log in again soon ({HOW_TO_LOGIN})"
+        )
+    return False
+
+
+def unusable(pool: AccountPool, source: TokenSource) -> MissingAuthError:
+    """Why no account of ``source`` can serve (each was retired, with its reason)."""
+    reasons = pool.retired_reasons()
+    if len(reasons) == 1:
+        return MissingAuthError(reasons[0][1])
+    if reasons:
+        return MissingAuthError(
+            f"None of the {len(reasons)} Hailuo accounts from {source.describe()} can be used: "
+            + "; ".join(f"{account}: {reason}" for account, reason in reasons)
+        )
+    return MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
+
+
+def conversation_account(conversation: Any) -> str | None:
+    """The account fingerprint a conversation of ours names, if any."""
+    value = _field(conversation, "token")
+    return value if isinstance(value, str) and value.startswith("sha256:") else None
+
+
+class OneLoginAtATime:
+    """One browser window per site at a time (the GUI's Login button, requests that
+    need a login): a second one waits for the first, boundedly. A class, not an
+    ``@asynccontextmanager``: see ``pool._Lease``."""
+
+    __slots__ = ("_turn",)
+
+    def __init__(self, settings: Settings, kwargs: dict[str, Any]) -> None:
+        wait = seconds_setting(
+            "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
+        )
+        self._turn = exclusive(f"login {settings.origin}", wait + 30)
+
+    async def __aenter__(self) -> None:
+        if not await self._turn.__aenter__():
+            raise MissingAuthError(f"Another Hailuo login is still waiting for the browser: {HOW_TO_LOGIN}")
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._turn.__aexit__(*exc_info)
+
+
+def login_summary(identity: Identity, cache_file: Path) -> dict[str, Any]:
+    """What a login produced, fit to print: never the token."""
+    user = jwt_claims(identity.token).get("user")
+    name = user.get("name") if isinstance(user, dict) else None
+    expires_at = identity.expires_at
+    return {
+        "account": identity.account,
+        "name": name if isinstance(name, str) else None,
+        "expires": utc(expires_at) if expires_at else None,
+        "device_id": identity.device_id,
+        "cache_file": str(cache_file),
+        "logins": len(auth_cache.read_logins(cache_file)),
+    }

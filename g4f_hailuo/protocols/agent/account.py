@@ -1,0 +1,195 @@
+"""A MiniMax Agent account, made ready: its ids, then (once per process) ``/config`` and its agent.
+
+- **ids** (:func:`establish`): realUserID (given as ``<realUserID>+<JWT>``, remembered, or
+  discovered with ``user/info``), a numeric 8-digit ``device_id`` and the client ``uuid``,
+  stable per account: kept in the devices file by site and account fingerprint, never the token.
+- **site state** (:func:`prepare`): ``GET /config`` (it also initialises a new account on the
+  site and lists the live models), then the agent list (``mavis``, else ``general``, else the
+  first). Kept per process, least recently used first out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from g4f import debug
+from g4f.errors import ResponseError
+
+from g4f_hailuo.accounts import devices
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.protocols.agent.client import API, USER_INFO_PATH, AgentSite
+
+__all__ = [
+    "AccountState",
+    "adopt",
+    "corrected",
+    "establish",
+    "forget",
+    "live_models",
+    "prepare",
+    "real_user_id_of",
+    "remember_ids",
+    "user_info",
+]
+
+_STATES_KEPT = 256
+_AGENT_ROLES = ("mavis", "general")
+
+
+@dataclass
+class AccountState:
+    """What the site told this process about one account."""
+
+    configured: bool = False
+    agent_id: str | None = None
+    models: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_states: OrderedDict[tuple[str, str], AccountState] = OrderedDict()
+
+
+def _state(origin: str, account: str) -> AccountState:
+    key = (origin, account)
+    state = _states.get(key)
+    if state is None:
+        state = _states[key] = AccountState()
+        while len(_states) > _STATES_KEPT:
+            _states.popitem(last=False)
+    else:
+        _states.move_to_end(key)
+    return state
+
+
+# realUserIDs the site gave after a 401 (see ``turn._recheck``), by site and account: the
+# identities cached elsewhere in the process still hold the old one.
+_adopted: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+
+def adopt(identity: Identity, origin: str) -> None:
+    if identity.real_user_id:
+        _adopted[(origin, identity.account)] = identity.real_user_id
+        while len(_adopted) > _STATES_KEPT:
+            _adopted.popitem(last=False)
+
+
+def corrected(identity: Identity, origin: str) -> Identity:
+    """The identity with the realUserID the site gave for it in this process, if any."""
+    found = _adopted.get((origin, identity.account)) if _adopted else None
+    if found is None or found == identity.real_user_id:
+        return identity
+    return dataclasses.replace(identity, real_user_id=found)
+
+
+def forget(origin: str, account: str) -> None:
+    """Start over with this account (after the site said it was not initialised)."""
+    _states.pop((origin, account), None)
+
+
+def live_models() -> list[str]:
+    """Every model a ``/config`` of this process listed, in the site's spelling."""
+    seen: dict[str, None] = {}
+    for state in _states.values():
+        seen.update(dict.fromkeys(state.models))
+    return list(seen)
+
+
+def _is_agent_device_id(value: str | None) -> bool:
+    return value is not None and value.isdigit() and len(value) == 8
+
+
+async def user_info(site: AgentSite) -> dict[str, Any]:
+    """``data.userInfo`` of the token (the one call that needs no ``user_id``)."""
+    answer = await site.call("GET", USER_INFO_PATH, with_user=False)
+    data = answer.get("data")
+    info = data.get("userInfo") if isinstance(data, dict) else None
+    if not isinstance(info, dict):
+        raise ResponseError("MiniMax Agent's user/info returned no user")
+    return info
+
+
+def real_user_id_of(info: dict[str, Any]) -> str:
+    value = info.get("realUserID")
+    value = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not value.isdigit():
+        raise ResponseError("MiniMax Agent's user/info returned no realUserID")
+    return value
+
+
+async def establish(site: AgentSite) -> Identity:
+    """The identity with its device id and realUserID (``site.identity`` is updated too).
+
+    ``user/info`` is asked only when the realUserID is neither given nor remembered.
+    """
+    identity, origin = site.identity, site.settings.origin
+    path = devices.devices_file()
+    entry = devices.remembered_entry(path, origin, identity.account)
+    device_id = identity.device_id if _is_agent_device_id(identity.device_id) else entry.get("device_id")
+    if not _is_agent_device_id(device_id):
+        device_id = str(random.randint(10_000_000, 99_999_999))  # the web app's rule
+    real_user_id = identity.real_user_id or entry.get("real_user_id")
+    identity = site.identity = dataclasses.replace(identity, device_id=device_id, real_user_id=real_user_id)
+    if not real_user_id:
+        real_user_id = real_user_id_of(await user_info(site))
+        identity = site.identity = dataclasses.replace(identity, real_user_id=real_user_id)
+    if entry.get("device_id") != device_id or entry.get("real_user_id") != real_user_id:
+        remember_ids(identity, origin)
+    return identity
+
+
+def remember_ids(identity: Identity, origin: str) -> None:
+    """Keep the account's device id and realUserID for the next process."""
+    path = devices.devices_file()
+    try:
+        devices.remember(
+            path,
+            origin,
+            identity.account,
+            identity.uuid,
+            identity.device_id or "",
+            real_user_id=identity.real_user_id or "",
+        )
+    except OSError as error:  # e.g. a read-only home: this process still keeps them
+        debug.log(f"HailuoAI: could not remember the account's ids in {path} ({type(error).__name__})")
+
+
+def _pick_agent(answer: dict[str, Any]) -> str | None:
+    agents = answer.get("agents")
+    if not isinstance(agents, list):
+        data = answer.get("data")
+        agents = data.get("agents") if isinstance(data, dict) else None
+    named = [a for a in agents or () if isinstance(a, dict) and isinstance(a.get("name"), (str, int))]
+    for role in _AGENT_ROLES:
+        for agent in named:
+            if agent.get("agent_role") == role:
+                return str(agent["name"])
+    return str(named[0]["name"]) if named else None
+
+
+def _model_ids(answer: dict[str, Any]) -> tuple[str, ...]:
+    models = answer.get("models")
+    if not isinstance(models, list):
+        data = answer.get("data")
+        models = data.get("models") if isinstance(data, dict) else None
+    return tuple(
+        m["model_id"] for m in models or () if isinstance(m, dict) and isinstance(m.get("model_id"), str)
+    )
+
+
+async def prepare(site: AgentSite, *, rediscover: bool = False) -> AccountState:
+    """``/config`` then the agent, each once per account and process."""
+    state = _state(site.settings.origin, site.identity.account)
+    if not state.configured:
+        state.models = _model_ids(await site.call("GET", f"{API}/config"))
+        state.configured = True
+    if state.agent_id is None or rediscover:
+        state.agent_id = _pick_agent(await site.call("GET", f"{API}/agent"))
+        if state.agent_id is None:
+            raise ResponseError(
+                "MiniMax Agent lists no agent for this account: open the site once and send a message there"
+            )
+    return state

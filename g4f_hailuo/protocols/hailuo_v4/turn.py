@@ -1,0 +1,90 @@
+"""One reply of the ``/v4`` chat on one account: the whole history on a new chat, only the
+newest user message when ``conversation`` continues one of this account's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import aiohttp
+from g4f.errors import BadRequestError, MissingAuthError
+from g4f.errors import TimeoutError as G4FTimeoutError
+from g4f.providers.helper import format_prompt, get_last_user_message
+from g4f.typing import Messages
+
+from g4f_hailuo._config import HAILUO_V4, Settings
+from g4f_hailuo._conversation import continued_chat
+from g4f_hailuo._errors import HOW_TO_LOGIN
+from g4f_hailuo.accounts import devices
+from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.protocols.hailuo_v4.client import ChatStream, fetch_user_info
+from g4f_hailuo.protocols.hailuo_v4.stream import ReplyInterpreter, ReplyReader
+from g4f_hailuo.transport.http import transport_error
+from g4f_hailuo.transport.reply import read_reply
+from g4f_hailuo.transport.sessions import PooledSession
+
+__all__ = ["establish", "reply"]
+
+
+async def establish(identity: Identity, settings: Settings) -> Identity:
+    """Register a device if the token names none, and check the token is alive (``user/info``)."""
+    async with PooledSession(identity.account, settings.proxy) as session:
+        try:
+            if identity.device_id is None:
+                identity = await devices.with_device(session, settings, identity)
+            await fetch_user_info(session, settings, identity)
+        except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+            raise transport_error(settings, error, 0) from error
+    return identity
+
+
+async def reply(
+    model: str,
+    messages: Messages,
+    identity: Identity,
+    settings: Settings,
+    *,
+    conversation: Any = None,
+    return_conversation: bool = True,
+    **kwargs: Any,
+) -> AsyncGenerator[Any, None]:
+    """The reply's g4f chunks (the site picks the model; ``model`` is always the default)."""
+    continued = continued_chat(conversation, identity.token, HAILUO_V4)
+    if continued is not None:
+        chat_id, character_id = continued
+        prompt = get_last_user_message(messages)
+    else:
+        chat_id, character_id = "0", "1"
+        prompt = format_prompt(messages) if messages else ""
+    if not prompt.strip():
+        raise BadRequestError("There is no user message to send to Hailuo")
+    if identity.is_expired():
+        raise MissingAuthError(f"The Hailuo token has expired: log in again ({HOW_TO_LOGIN})")
+    interpreter = ReplyInterpreter(
+        account=identity.account,
+        character_id=character_id,
+        prompt=prompt,
+        return_conversation=return_conversation,
+    )
+
+    def no_progress() -> G4FTimeoutError:
+        received = interpreter.text_length
+        return G4FTimeoutError(
+            f"Hailuo at {settings.origin} sent only keep-alive frames for {settings.read_timeout:g} s"
+            + (f" after {received} characters: the answer is incomplete" if received else "")
+        )
+
+    try:
+        async with (
+            PooledSession(identity.account, settings.proxy) as session,
+            ChatStream(
+                session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
+            ) as response,
+        ):
+            async for chunk in read_reply(
+                response, ReplyReader(interpreter), settings.read_timeout, no_progress
+            ):
+                yield chunk
+    except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+        raise transport_error(settings, error, interpreter.text_length) from error
