@@ -1,9 +1,11 @@
 r"""What the fake Hailuo server answers to a chat message (pure: no sockets, no clock).
 
-``fake_server`` owns the state (tokens, chats, counters) and the sockets; this module turns
+``server`` owns the state (tokens, chats, counters) and the sockets; this module turns
 "scenario + parameters + this chat turn" into a *plan*: either a plain HTTP reply
 (:class:`HttpReply`) or the list of byte frames, pauses and aborts of an event stream
 (:class:`StreamPlan`). Keeping it pure lets the tests pin the exact bytes without a server.
+The directive grammar, the plan steps and the stock pages are shared with the agent fake
+(``g4f_hailuo.fake.scenario_kit``); this module holds what is particular to ``/v4``.
 
 A scenario is written ``NAME key=value ...`` (the server-wide default, ``FakeHailuo.scenario``)
 or, inside a chat message, ``[[scenario:NAME key=value ...]]``. Values may be quoted
@@ -63,19 +65,39 @@ makes a directive, and so its ``fail_first`` counter, unique). See :class:`Param
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-import json
-import re
-import shlex
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from g4f_hailuo.fake.common import EVENT_STREAM
+from g4f_hailuo.fake.scenario_kit import (
+    Abort,
+    BaseParams,
+    HttpReply,
+    ScenarioSpec,
+    ScenarioTable,
+    Sleep,
+    Step,
+    StreamPlan,
+    chat_title,
+    cloudflare_reply,
+    echo_of,
+    finish_plan,
+    html_reply,
+    json_bytes,
+    json_reply,
+    nginx_page,
+    pad,
+    repeat_for,
+    strip_directives,
+)
+
 __all__ = [
     "AUTH_ERROR_BODY",
     "BAD_REQUEST_BODY",
+    "EVENT_STREAM",
     "FOLLOW_UP_QUESTION",
+    "HOME_PAGE",
     "HTTP_SCENARIOS",
     "OK_STATUS",
     "SCENARIOS",
@@ -91,6 +113,7 @@ __all__ = [
     "chat_title",
     "echo_of",
     "failure_reply",
+    "finish_plan",
     "http_reply",
     "json_bytes",
     "parse_spec",
@@ -111,42 +134,20 @@ SEARCH_LINKS = [
     {"detail": "Example page A", "url": "https://example.com/a"},
     {"detail": "Example page B", "url": "https://example.com/b"},
 ]
-EVENT_STREAM = "text/event-stream; charset=utf-8"
 
 # ---------------------------------------------------------------------------------------------
 # Scenarios and their parameters
 
 
 @dataclass(frozen=True)
-class Params:
-    """Every parameter a scenario understands; each scenario only reads the ones it needs."""
+class Params(BaseParams):
+    """The shared parameters (:class:`BaseParams`) plus the ones only this protocol has."""
 
-    frames: int = 3  # message_result frames (cumulative content)
-    size: int = 0  # reply length in characters (0: the plain reply, no filler)
-    chars: str = "ascii"  # filler alphabet: ascii | cjk
     ascii: int = 0  # 1: json.dumps(ensure_ascii=True), CJK as \uXXXX escapes
-    delay: float = 0.0  # seconds between two frames
-    split: int = 0  # >0: write the bytes in pieces of 1..split bytes
-    pause: float = 0.001  # seconds after each split piece, so a reader (even in another thread) sees it alone
-    crlf: int = 0  # 1: every line ends with \r\n
-    after: int = 1  # message frames before the error / drop / stall
-    seconds: float = 30.0  # stall length
     code: int = 1000  # statusInfo.code of an error or heartbeat frame
-    msg: str = ""  # statusInfo.message of an error (empty: the scenario's default)
-    retry: int = 7  # Retry-After of http_429
     event: str = ""  # event name of error / heartbeat / type-8 frames (empty: default)
     where: str = "content"  # invalid_utf8: inside a message "content" or a separate "event"
-    hold: float = 0.0  # seconds the body stays open after its last frame
-    prebuild: int = 0  # 1: build every frame before the response headers, then write them back to back
-    fail_first: int = 0  # the first N requests with this directive fail with fail_status
-    fail_status: int = 503
-    tag: str = ""  # ignored; makes a directive (and its fail_first counter) unique
 
-
-_CONVERTERS: dict[str, Callable[[str], Any]] = {
-    f.name: {"int": int, "float": float, "str": str}[str(f.type)] for f in dataclasses.fields(Params)
-}
-_CHOICES = {"chars": ("ascii", "cjk"), "where": ("content", "event")}
 
 # name -> parameter defaults that differ from Params()
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -183,158 +184,30 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 # Scenarios answered with a plain HTTP reply: no chat is created, no message recorded.
 HTTP_SCENARIOS = frozenset(name for name in SCENARIOS if name.startswith(("http_", "html_", "json_")))
+_TABLE = ScenarioTable(Params, SCENARIOS, {"where": ("content", "event")})
 
 
-@dataclass(frozen=True)
-class ScenarioSpec:
-    name: str
-    params: Params
-    key: str  # identifies the directive (or default) for the fail_first counter
-
-
-_DIRECTIVE = re.compile(r"\[\[scenario:(.*?)\]\]")
-
-
-def _parse_words(text: str) -> tuple[str, dict[str, str]]:
-    """``"NAME k=v ..."`` -> (name or "", raw overrides); raises ValueError."""
-    words = shlex.split(text)
-    name = ""
-    if words and "=" not in words[0]:
-        name = words.pop(0)
-    overrides: dict[str, str] = {}
-    for word in words:
-        key, sep, value = word.partition("=")
-        if not sep or not key:
-            raise ValueError(f"scenario parameter {word!r} is not key=value")
-        overrides[key] = value
-    if name and name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}")
-    return name, overrides
-
-
-def _build_params(name: str, overrides: dict[str, str]) -> Params:
-    values: dict[str, Any] = dict(SCENARIOS[name])
-    for key, raw in overrides.items():
-        if key not in _CONVERTERS:
-            raise ValueError(f"unknown scenario parameter {key!r}")
-        try:
-            value = _CONVERTERS[key](raw)
-        except ValueError:
-            raise ValueError(f"bad value for scenario parameter {key}: {raw!r}") from None
-        if isinstance(value, (int, float)) and value < 0:
-            raise ValueError(f"scenario parameter {key} must not be negative")
-        if key in _CHOICES and value not in _CHOICES[key]:
-            raise ValueError(f"scenario parameter {key} must be one of {_CHOICES[key]}")
-        values[key] = value
-    params = Params(**values)
-    if params.frames < 1:
-        raise ValueError("scenario parameter frames must be at least 1")
-    return params
-
-
-def parse_spec(text: str) -> ScenarioSpec:
+def parse_spec(text: str) -> ScenarioSpec[Params]:
     """Parse the server-wide form ``"NAME key=value ..."`` (an empty name means ``normal``)."""
-    name, overrides = _parse_words(text)
-    name = name or "normal"
-    return ScenarioSpec(name, _build_params(name, overrides), "default:" + text.strip())
+    return _TABLE.parse(text)
 
 
-def resolve_spec(msg_content: str, default: str) -> ScenarioSpec:
+def resolve_spec(msg_content: str, default: str) -> ScenarioSpec[Params]:
     """The scenario for one chat message: its last directive, else the server's default."""
-    directives = _DIRECTIVE.findall(msg_content)
-    if not directives:
-        return parse_spec(default)
-    body = directives[-1]
-    name, overrides = _parse_words(body)
-    if not name:  # parameters only: add them to the server's default
-        name, base = _parse_words(default)
-        name = name or "normal"
-        overrides = {**base, **overrides}
-    return ScenarioSpec(name, _build_params(name, overrides), "directive:" + " ".join(body.split()))
+    return _TABLE.resolve(msg_content, default)
 
 
 # ---------------------------------------------------------------------------------------------
 # The reply text
 
-_ROLE_CUE = re.compile(r"(?i)assistant\s*:")
-_USER_PREFIX = re.compile(r"(?i)^(user|human)\s*:\s*")
 
-
-def strip_directives(text: str) -> str:
-    return _DIRECTIVE.sub("", text)
-
-
-def echo_of(prompt: str) -> str:
-    """The part of a prompt the reply quotes: its last line that says something.
-
-    Directives are removed, blank lines and bare ``Assistant:`` cues (the end of a flattened
-    history) are skipped, and a leading ``User:`` is dropped.
-    """
-    lines = [line.strip() for line in strip_directives(prompt).splitlines()]
-    lines = [line for line in lines if line and not _ROLE_CUE.fullmatch(line)]
-    return _USER_PREFIX.sub("", lines[-1]) if lines else ""
-
-
-def chat_title(first_message: str) -> str:
-    """``chatTitle``: the first 20 characters of the chat's first message, whitespace collapsed."""
-    return " ".join(strip_directives(first_message).split())[:20]
-
-
-def _filler(chars: str, length: int) -> str:
-    """Deterministic, non-periodic filler of at least ``length`` characters."""
-    parts: list[str] = []
-    total, n = 0, 0
-    while total < length:
-        n += 1
-        part = (
-            f"第{n}句海螺测试文本用于检查长回复。"
-            if chars == "cjk"
-            else f"Filler sentence {n} of the fake reply. "
-        )
-        parts.append(part)
-        total += len(part)
-    return "".join(parts)
-
-
-def reply_text(prompt: str, turn: int, params: Params) -> str:
+def reply_text(prompt: str, turn: int, params: BaseParams) -> str:
     """``Hailuo 海螺 (fake) reply #<turn>: you said "<echo>".``, padded/cut to ``size``."""
-    text = f'Hailuo 海螺 (fake) reply #{turn}: you said "{echo_of(prompt)}".'
-    if params.size:
-        text = (text + " " + _filler(params.chars, params.size))[: params.size]
-    return text
+    return pad(f'Hailuo 海螺 (fake) reply #{turn}: you said "{echo_of(prompt)}".', params)
 
 
 # ---------------------------------------------------------------------------------------------
 # Plans
-
-
-@dataclass(frozen=True)
-class HttpReply:
-    status: int
-    body: bytes
-    content_type: str
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Sleep:
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Abort:
-    """Abort the TCP connection (no chunked terminator)."""
-
-
-Step = bytes | Sleep | Abort
-
-
-@dataclass
-class StreamPlan:
-    # Made while they are played (a generator for the common scenarios): a long reply's
-    # first frame goes out without waiting for every later frame to be built.
-    steps: Iterable[Step]
-    stall_before: float = 0.0  # seconds before the response headers
 
 
 @dataclass(frozen=True)
@@ -347,10 +220,6 @@ class ChatTurn:
     turn: int  # 1-based turn number in this chat
 
 
-def json_bytes(payload: Any, *, ensure_ascii: bool = False) -> bytes:
-    return json.dumps(payload, ensure_ascii=ensure_ascii, separators=(",", ":")).encode("utf-8")
-
-
 def sse_frame(event: str | None, data: Any, *, ensure_ascii: bool = False, eol: str = "\n") -> bytes:
     """``event: NAME`` (optional) and ``data: JSON`` lines, then a blank line."""
     text = data if isinstance(data, str) else json_bytes(data, ensure_ascii=ensure_ascii).decode("utf-8")
@@ -358,59 +227,35 @@ def sse_frame(event: str | None, data: Any, *, ensure_ascii: bool = False, eol: 
     return (eol.join(lines) + eol + eol).encode("utf-8")
 
 
-def _json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> HttpReply:
-    return HttpReply(status, json_bytes(payload), "application/json; charset=utf-8", headers or {})
-
-
-def _html_reply(status: int, html: str, headers: dict[str, str] | None = None) -> HttpReply:
-    return HttpReply(status, html.encode("utf-8"), "text/html; charset=utf-8", headers or {})
-
-
 HOME_PAGE = (
     '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hailuo AI (fake)</title>'
     '</head><body><div id="root">Hailuo AI - fake server for tests</div></body></html>'
 )
-_CLOUDFLARE_PAGE = (
-    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
-    '<meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head><body>'
-    '<div id="cf-challenge"><noscript>Enable JavaScript and cookies to continue</noscript></div>'
-    "<script>window._cf_chl_opt={cType:'managed'};</script></body></html>"
-)
 
 
-def _nginx_page(status: int, reason: str) -> str:
-    return (
-        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-    )
-
-
-def http_reply(spec: ScenarioSpec) -> HttpReply | None:
+def http_reply(spec: ScenarioSpec[Params]) -> HttpReply | None:
     """The plain HTTP answer of an HTTP-level scenario, ``None`` for streamed scenarios."""
     p = spec.params
     name = spec.name
     if name == "http_400":
-        return _json_reply(400, BAD_REQUEST_BODY)
+        return json_reply(400, BAD_REQUEST_BODY)
     if name == "http_401":
-        return _json_reply(401, AUTH_ERROR_BODY)
+        return json_reply(401, AUTH_ERROR_BODY)
     if name == "http_403":
-        headers = {"Server": "cloudflare", "cf-mitigated": "challenge", "cf-ray": "8f00000000fake0-LAX"}
-        return _html_reply(403, _CLOUDFLARE_PAGE, headers)
+        return cloudflare_reply()
     if name == "http_429":
         body = {"statusInfo": {"code": 1002, "message": "请求过于频繁，请稍后再试"}, "data": {}}  # noqa: RUF001 (Chinese punctuation)
-        return _json_reply(429, body, {"Retry-After": str(p.retry)})
+        return json_reply(429, body, {"Retry-After": str(p.retry)})
     if name == "http_500":
-        return _json_reply(500, {"statusInfo": {"code": 500, "message": "服务器内部错误"}, "data": {}})
+        return json_reply(500, {"statusInfo": {"code": 500, "message": "服务器内部错误"}, "data": {}})
     if name == "http_502":
-        return _html_reply(502, _nginx_page(502, "Bad Gateway"))
+        return html_reply(502, nginx_page(502, "Bad Gateway"))
     if name == "http_503":
-        return _html_reply(503, _nginx_page(503, "Service Temporarily Unavailable"))
+        return html_reply(503, nginx_page(503, "Service Temporarily Unavailable"))
     if name == "html_200":
-        return _html_reply(200, HOME_PAGE)
+        return html_reply(200, HOME_PAGE)
     if name == "json_200_error":
-        return _json_reply(
-            200, {"statusInfo": {"code": p.code, "message": p.msg or BUSY_MESSAGE}, "data": {}}
-        )
+        return json_reply(200, {"statusInfo": {"code": p.code, "message": p.msg or BUSY_MESSAGE}, "data": {}})
     return None
 
 
@@ -421,7 +266,7 @@ def failure_reply(status: int) -> HttpReply:
         reply = http_reply(ScenarioSpec(name, Params(), name))
         assert reply is not None
         return reply
-    return _json_reply(status, {"statusInfo": {"code": status, "message": "fake failure"}, "data": {}})
+    return json_reply(status, {"statusInfo": {"code": status, "message": "fake failure"}, "data": {}})
 
 
 class _Frames:
@@ -502,14 +347,9 @@ def _heartbeat(f: _Frames) -> list[Step]:
     return [*steps, f.close_chunk()]
 
 
-HEARTBEAT_INTERVAL = 0.2
-
-
 def _heartbeat_stall(f: _Frames) -> list[Step]:
     messages = f.messages()
-    beats: list[Step] = []
-    for _ in range(max(1, round(f.p.seconds / HEARTBEAT_INTERVAL))):
-        beats += [f.status_frame(None, 3, f.p.code, f.p.msg or "生成中"), Sleep(HEARTBEAT_INTERVAL)]
+    beats = repeat_for(f.status_frame(None, 3, f.p.code, f.p.msg or "生成中"), f.p.seconds)
     return [f.send_result(), *messages[: f.p.after], *beats, *messages[f.p.after :], f.close_chunk()]
 
 
@@ -617,45 +457,7 @@ _BUILDERS: dict[str, Callable[[_Frames], Iterable[Step]]] = {
 }
 
 
-def _interleave_delay(steps: Iterable[Step], delay: float) -> Iterator[Step]:
-    previous: Step | None = None
-    for step in steps:
-        if isinstance(step, bytes) and isinstance(previous, bytes):
-            yield Sleep(delay)
-        yield step
-        previous = step
-
-
-def _split(steps: Iterable[Step], largest: int, pause: float) -> Iterator[Step]:
-    """Cut every byte step into pieces of 1, 2, ..., largest, 1, 2, ... bytes, each followed by a pause."""
-    size = 0
-    for step in steps:
-        if not isinstance(step, bytes):
-            yield step
-            continue
-        pos = 0
-        while pos < len(step):
-            size = size % largest + 1
-            yield step[pos : pos + size]
-            if pause:
-                yield Sleep(pause)
-            pos += size
-
-
-def finish_plan(steps: Iterable[Step], params: Params, stall_before: float = 0.0) -> StreamPlan:
-    """Apply the generic ``delay``, ``split`` and ``hold`` parameters to the steps (lazily)."""
-    if params.delay:
-        steps = _interleave_delay(steps, params.delay)
-    if params.split:
-        steps = _split(steps, params.split, params.pause)
-    if params.hold:
-        steps = itertools.chain(steps, [Sleep(params.hold)])
-    if params.prebuild:
-        steps = list(steps)
-    return StreamPlan(steps, stall_before)
-
-
-def stream_plan(spec: ScenarioSpec, turn: ChatTurn) -> StreamPlan:
+def stream_plan(spec: ScenarioSpec[Params], turn: ChatTurn) -> StreamPlan:
     """The event stream answering ``turn`` under ``spec``."""
     frames = _Frames(turn, spec.params, reply_text(turn.prompt, turn.turn, spec.params))
     steps = _BUILDERS.get(spec.name, _normal)(frames)

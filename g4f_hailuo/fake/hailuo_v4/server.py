@@ -2,7 +2,8 @@
 
 It speaks the protocol of ``hailuo-wire-protocol.md``: the ``token`` header, the ``yy`` signature
 over the raw path+query, the fingerprint query, and the chat reply as an event stream, written
-frame by frame. It imports only the standard library, aiohttp and ``g4f_hailuo.protocols.hailuo_v4.signing``.
+frame by frame. It imports only the standard library, aiohttp, ``g4f_hailuo.fake`` (the parts
+shared with the agent fake) and ``g4f_hailuo.protocols.hailuo_v4.signing``.
 
 Routes (every ``/v1/api/*`` and ``/v4/api/*`` one needs a token this server issued, then a valid
 signature; failures answer HTTP 401 code 1004, then HTTP 400 code 2):
@@ -35,7 +36,7 @@ stream is ``send_result``, ``frames`` cumulative ``message_result`` frames (``is
 last one 0), then ``close_chunk``.
 
 Scenarios (``FakeHailuo.scenario`` for every chat message, or ``[[scenario:NAME k=v ...]]``
-inside one message; see ``_fake_scenarios`` for the parameters): normal, split_frames, crlf,
+inside one message; see ``scenarios`` for the parameters): normal, split_frames, crlf,
 giant_line, heartbeat, heartbeat_stall, type8_end, isend_only, no_end, follow_up, fffd,
 stream_error, banned, no_credits, drop, stall_before, stall_during, malformed_json, invalid_utf8,
 unknown_event, html_200, empty_200, json_200_error, http_400, http_401, http_403, http_429,
@@ -49,26 +50,28 @@ Run it by hand::
 from __future__ import annotations
 
 import argparse
-import asyncio
-import base64
-import hashlib
-import hmac
-import ipaddress
-import itertools
 import json
 import secrets
-import signal
 import sys
-import threading
 import time
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from g4f_hailuo.fake import common
+from g4f_hailuo.fake.common import (
+    FakeServerBase,
+    Headers,
+    RecordedRequest,
+    html_response,
+    http_response,
+    json_response,
+    make_jwt,
+    serve_main,
+)
 from g4f_hailuo.fake.hailuo_v4 import scenarios as sc
 from g4f_hailuo.protocols.hailuo_v4.signing import chat_body_segment, json_body_segment, sign_request
 
@@ -77,36 +80,6 @@ __all__ = ["FakeHailuo", "Headers", "RecordedRequest", "main", "run_in_thread"]
 CHAT_PATH = "/v4/api/chat/msg"
 _FINGERPRINT_KEYS = ("device_platform", "app_id", "version_code", "uuid", "unix")
 _CHAT_FIELDS = ("characterID", "msgContent", "chatID")
-
-
-class Headers(dict[str, str]):
-    """Header names stored lower-cased; looking one up ignores case (``h["User-Agent"]``)."""
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower())
-
-    def __contains__(self, name: object) -> bool:
-        return super().__contains__(name.lower() if isinstance(name, str) else name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return super().get(name.lower(), default)
-
-
-@dataclass
-class RecordedRequest:
-    """One request as the server saw it. ``headers`` ignores the case of names."""
-
-    method: str
-    path: str
-    raw_path_qs: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    form: dict[str, str] | None
-    json: object | None
-    signature_ok: bool
-    token_ok: bool
-    scenario: str | None  # chat requests: the scenario served ("exclusive_busy" if refused)
-    status: int  # the status answered; 0 while undecided or if the client left first
 
 
 @dataclass
@@ -125,34 +98,11 @@ class _Account:
     replying: int = 0
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        status=status,
-        body=sc.json_bytes(payload),
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers,
-    )
-
-
 def _ok(data: Any) -> web.Response:
-    return _json_response({"statusInfo": sc.OK_STATUS, "data": data})
+    return json_response({"statusInfo": sc.OK_STATUS, "data": data})
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-class FakeHailuo:
+class FakeHailuo(FakeServerBase):
     """The fake service's state (usable before start and after close) and its aiohttp app."""
 
     def __init__(
@@ -165,41 +115,19 @@ class FakeHailuo:
         login_as: str | None = None,
         login_delay: float = 0.2,
     ) -> None:
-        self.scenario = scenario
+        super().__init__(scenario)
         self.exclusive_accounts = exclusive_accounts
         self.check_signature = check_signature
         self.login_as = login_as  # who "logs in" on the home page by itself (None: nobody)
         self.login_delay = login_delay
         self.logins: list[dict[str, str]] = []  # {"token", "uuid", "device_id", "name"} per login-page login
-        self.url = ""
-        self.requests: list[RecordedRequest] = []
-        self.active_streams = 0
-        self.disconnects = 0
-        self.connections_opened = 0
         self._secret = (secret or secrets.token_hex(16)).encode("utf-8")
         self._accounts: dict[str, _Account] = {}
-        self._ids: dict[int, Iterator[int]] = {}  # one counter per kind of id (its base)
-        self._fail_counts: dict[str, int] = {}
-        self._transports: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._streams: set[asyncio.Task[Any]] = set()
-        self._runner: web.AppRunner | None = None
-        self._closing = False
-        self._thread: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
-    @property
-    def scenario(self) -> str:
-        return self._scenario
-
-    @scenario.setter
-    def scenario(self, value: str) -> None:
-        sc.parse_spec(value)  # raises ValueError on an unknown name or parameter
-        self._scenario = value
-
-    def _new_id(self, base: int) -> str:
-        """Ids are deterministic per server: base+1, base+2, ... for each kind."""
-        return str(base + next(self._ids.setdefault(base, itertools.count(1))))
+    def parse_scenario(self, text: str) -> sc.ScenarioSpec[sc.Params]:
+        return sc.parse_spec(text)
 
     def issue_token(
         self,
@@ -211,15 +139,12 @@ class FakeHailuo:
     ) -> str:
         """A JWT-shaped token this server accepts until it expires or is revoked."""
         now = time.time()
-        user: dict[str, Any] = {"id": self._new_id(3_000_000_000), "name": name, "avatar": ""}
+        user: dict[str, Any] = {"id": self.new_id(3_000_000_000), "name": name, "avatar": ""}
         if with_device_id:
-            user["deviceID"] = self._new_id(310_000_000_000_000_000)
+            user["deviceID"] = self.new_id(310_000_000_000_000_000)
         user["isAnonymous"] = anonymous
         claims = {"exp": int(now + expires_in), "iat": int(now), "user": user}
-        header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
-        body = _b64url(sc.json_bytes(claims))
-        mac = hmac.new(self._secret, f"{header}.{body}".encode("ascii"), hashlib.sha256).digest()
-        token = f"{header}.{body}.{_b64url(mac)}"
+        token = make_jwt(self._secret, claims)
         self._accounts[token] = _Account(
             token, user["id"], name, user.get("deviceID"), anonymous, expires_at=now + expires_in
         )
@@ -264,7 +189,7 @@ class FakeHailuo:
     def app(self) -> web.Application:
         """A new aiohttp app over this state. ``start()`` serves it with handler cancellation on,
         which is what lets a stall notice a client leaving; other runners may not."""
-        app = web.Application(middlewares=[self._unmatched], client_max_size=64 * 1024 * 1024)
+        app = self.new_app()
         app.router.add_get("/", self._endpoint(self._home, signed=False))
         app.router.add_get("/login", self._endpoint(self._login_page, signed=False))
         app.router.add_post("/login", self._endpoint(self._login_submit, signed=False))
@@ -276,39 +201,10 @@ class FakeHailuo:
         app.router.add_post(CHAT_PATH, self._endpoint(self._chat))
         return app
 
-    def _record(self, request: web.Request) -> RecordedRequest:
-        transport = request.transport
-        if transport is not None and transport not in self._transports:
-            self._transports.add(transport)
-            self.connections_opened += 1
-        record = RecordedRequest(
-            method=request.method,
-            path=request.path,
-            raw_path_qs=request.raw_path,
-            query=dict(request.query),
-            headers=Headers((k.lower(), v) for k, v in request.headers.items()),
-            form=None,
-            json=None,
-            signature_ok=False,
-            token_ok=False,
-            scenario=None,
-            status=0,
-        )
-        self.requests.append(record)
-        return record
-
-    @web.middleware
-    async def _unmatched(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        """Unknown routes (and wrong methods) answer JSON; matched routes record themselves."""
-        error = request.match_info.http_exception
-        if error is None:
-            return await handler(request)
-        record = self._record(request)
-        record.status = error.status
+    def unmatched(self, request: web.Request, error: web.HTTPException) -> web.Response:
+        """Unknown routes (and wrong methods) answer JSON."""
         message = "not found" if error.status == 404 else error.reason.lower()
-        return _json_response(
+        return json_response(
             {"statusInfo": {"code": error.status, "message": message}, "data": {}}, error.status
         )
 
@@ -322,7 +218,7 @@ class FakeHailuo:
         """Wrap a route: record the request, check token then signature, call ``handler``."""
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            record = self._record(request)
+            record = self.record(request)
             if not signed:
                 response = await handler(request, record)
             else:
@@ -331,9 +227,9 @@ class FakeHailuo:
                 segment = await self._read_body(request, record)
                 record.signature_ok = self._signature_ok(request, segment, needs_device_id)
                 if account is None:
-                    response = _json_response(sc.AUTH_ERROR_BODY, 401)
+                    response = json_response(sc.AUTH_ERROR_BODY, 401)
                 elif self.check_signature and not record.signature_ok:
-                    response = _json_response(sc.BAD_REQUEST_BODY, 400)
+                    response = json_response(sc.BAD_REQUEST_BODY, 400)
                 else:
                     response = await handler(request, record, account)
             record.status = response.status
@@ -370,23 +266,23 @@ class FakeHailuo:
     async def _home(self, request: web.Request, record: RecordedRequest) -> web.Response:
         if self.login_as is not None:
             guest = self.issue_token(name="guest", anonymous=True)
-            return _html(_home_with_login(self.login_as, self.login_delay, guest))
-        return web.Response(text=sc.HOME_PAGE, content_type="text/html", charset="utf-8")
+            return html_response(_home_with_login(self.login_as, self.login_delay, guest))
+        return html_response(sc.HOME_PAGE)
 
     async def _login_page(self, request: web.Request, record: RecordedRequest) -> web.Response:
-        return _html(_LOGIN_PAGE.replace("@DELAY@", str(int(self.login_delay * 1000))))
+        return html_response(_LOGIN_PAGE.replace("@DELAY@", str(int(self.login_delay * 1000))))
 
     async def _login_submit(self, request: web.Request, record: RecordedRequest) -> web.Response:
         name = str((await request.post()).get("name") or "").strip()[:40] or "tester"
         token = self.issue_token(name=name)
         account = self._accounts[token]
         client_uuid = str(uuid.uuid4())
-        device_id = account.device_id or self._new_id(320_000_000_000_000_000)
+        device_id = account.device_id or self.new_id(320_000_000_000_000_000)
         account.devices[client_uuid] = device_id
         self.logins.append({"token": token, "uuid": client_uuid, "device_id": device_id, "name": name})
         stored = {"_token": token, "USER_HARD_WARE_INFO": device_id, "UNIQUE_USER_ID": client_uuid}
         script = "".join(f"localStorage.setItem({_js(k)}, {_js(v)});" for k, v in stored.items())
-        return _html(
+        return html_response(
             '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Logged in</title></head>'
             f"<body>Logged in.<script>{script}location.replace('/');</script></body></html>"
         )
@@ -395,7 +291,7 @@ class FakeHailuo:
         self, request: web.Request, record: RecordedRequest, account: _Account
     ) -> web.Response:
         if account.banned:
-            return _json_response({"statusInfo": {"code": 22, "message": "账号已被封禁"}, "data": {}})
+            return json_response({"statusInfo": {"code": 22, "message": "账号已被封禁"}, "data": {}})
         info = {
             "userID": account.user_id,
             "nickName": account.name,
@@ -410,9 +306,9 @@ class FakeHailuo:
     ) -> web.Response:
         uuid = record.json.get("uuid") if isinstance(record.json, dict) else None
         if not isinstance(uuid, str) or not uuid:
-            return _json_response(sc.BAD_REQUEST_BODY, 400)
+            return json_response(sc.BAD_REQUEST_BODY, 400)
         if uuid not in account.devices:
-            account.devices[uuid] = self._new_id(320_000_000_000_000_000)
+            account.devices[uuid] = self.new_id(320_000_000_000_000_000)
         device_id = account.devices[uuid]
         return _ok({"deviceIDStr": device_id, "userID": account.user_id})
 
@@ -422,7 +318,7 @@ class FakeHailuo:
         chat_id = request.match_info["chatID"]
         if account.chats.pop(chat_id, None) is None:
             code, message = sc.CHAT_NOT_FOUND
-            return _json_response({"statusInfo": {"code": code, "message": message}, "data": {}})
+            return json_response({"statusInfo": {"code": code, "message": message}, "data": {}})
         account.titles.pop(chat_id, None)
         return _ok({})
 
@@ -431,29 +327,27 @@ class FakeHailuo:
     ) -> web.StreamResponse:
         form = record.form or {}
         if any(name not in form for name in _CHAT_FIELDS):
-            return _json_response(sc.BAD_REQUEST_BODY, 400)
+            return json_response(sc.BAD_REQUEST_BODY, 400)
         prompt, chat_id = form["msgContent"], form["chatID"]
         try:
             spec = sc.parse_spec("banned") if account.banned else sc.resolve_spec(prompt, self.scenario)
         except ValueError as exc:
-            return _json_response(
+            return json_response(
                 {"statusInfo": {"code": 9999, "message": f"fake server: {exc}"}, "data": {}}, 400
             )
         record.scenario = spec.name
         if self.exclusive_accounts and account.replying:
             record.scenario = "exclusive_busy"
             return await self._play(request, record, account, sc.StreamPlan([]))
-        if spec.params.fail_first:
-            seen = self._fail_counts[spec.key] = self._fail_counts.get(spec.key, 0) + 1
-            if seen <= spec.params.fail_first:
-                return _http_response(sc.failure_reply(spec.params.fail_status))
+        if self.fails_first(spec.key, spec.params.fail_first):
+            return http_response(sc.failure_reply(spec.params.fail_status))
         reply = sc.http_reply(spec)
         if reply is not None:
-            return _http_response(reply)
+            return http_response(reply)
         if spec.name == "empty_200":
             return await self._play(request, record, account, sc.StreamPlan([]))
         if chat_id == "0":
-            chat_id = self._new_id(240_000_000_000_000_000)
+            chat_id = self.new_id(240_000_000_000_000_000)
             account.chats[chat_id] = []
             account.titles[chat_id] = sc.chat_title(prompt)
         elif chat_id not in account.chats:
@@ -463,8 +357,8 @@ class FakeHailuo:
         turn = sc.ChatTurn(
             chat_id=chat_id,
             title=account.titles[chat_id],
-            user_msg_id=self._new_id(0),
-            system_msg_id=self._new_id(0),
+            user_msg_id=self.new_id(0),
+            system_msg_id=self.new_id(0),
             prompt=prompt,
             turn=len(messages),
         )
@@ -473,93 +367,12 @@ class FakeHailuo:
     async def _play(
         self, request: web.Request, record: RecordedRequest, account: _Account, plan: sc.StreamPlan
     ) -> web.StreamResponse:
-        """Write a planned event stream; count it while it runs and note a client leaving."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._streams.add(task)
-        self.active_streams += 1
+        """Write a planned event stream, counting it as the account's reply while it runs."""
         account.replying += 1
-        response = web.StreamResponse(headers={"Content-Type": sc.EVENT_STREAM, "Cache-Control": "no-cache"})
         try:
-            if plan.stall_before:
-                await asyncio.sleep(plan.stall_before)
-            await response.prepare(request)
-            record.status = 200
-            for step in plan.steps:
-                if isinstance(step, sc.Sleep):
-                    await asyncio.sleep(step.seconds)
-                elif isinstance(step, sc.Abort):
-                    if request.transport is not None:
-                        request.transport.abort()
-                    return response
-                else:
-                    await response.write(step)
-                    await asyncio.sleep(0)  # let a reader on this loop see each write on its own
-            await response.write_eof()
-        except ConnectionResetError:
-            self.disconnects += 1
-        except asyncio.CancelledError:
-            if not self._closing:
-                self.disconnects += 1
-            raise
+            return await self.play(request, record, plan, sc.EVENT_STREAM)
         finally:
-            self.active_streams -= 1
             account.replying -= 1
-            if task is not None:
-                self._streams.discard(task)
-        return response
-
-    # -- life cycle ----------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0: a free port); returns and sets ``url``."""
-        if self._runner is not None:
-            raise RuntimeError("the fake server is already started")
-        self._closing = False
-        runner = web.AppRunner(self.app(), handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{bound_port}"
-        return self.url
-
-    async def close(self) -> None:
-        """Stop serving; replies still streaming or stalled are cancelled at once."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        self._closing = True
-        streams = [task for task in self._streams if task is not asyncio.current_task()]
-        for task in streams:
-            task.cancel()
-        if streams:
-            await asyncio.wait(streams, timeout=2.0)
-        await runner.cleanup()
-
-    async def __aenter__(self) -> FakeHailuo:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    def stop(self) -> None:
-        """Stop a server started by :func:`run_in_thread` and end its thread."""
-        if self._thread is None:
-            raise RuntimeError("stop() is for run_in_thread(); use 'await close()' otherwise")
-        loop, thread = self._thread
-        self._thread = None
-        try:
-            asyncio.run_coroutine_threadsafe(self.close(), loop).result(timeout=10)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
 
 
 def _chat_segment(form: dict[str, str]) -> str:
@@ -567,10 +380,6 @@ def _chat_segment(form: dict[str, str]) -> str:
     return chat_body_segment(
         form.get("characterID", ""), form.get("msgContent", ""), form.get("chatID", ""), form.get("form", "")
     )
-
-
-def _html(text: str) -> web.Response:
-    return web.Response(text=text, content_type="text/html", charset="utf-8")
 
 
 def _js(value: str) -> str:
@@ -606,101 +415,44 @@ _LOGIN_PAGE = (
 )
 
 
-def _http_response(reply: sc.HttpReply) -> web.Response:
-    headers = {"Content-Type": reply.content_type, **reply.headers}
-    return web.Response(status=reply.status, body=reply.body, headers=headers)
-
-
 def run_in_thread(*, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> FakeHailuo:
     """Start a :class:`FakeHailuo` on its own event loop in a daemon thread; ``.stop()`` ends it.
 
     For synchronous callers (``g4f.ChatCompletion.create`` runs its own loop). ``kwargs`` go to
     ``FakeHailuo``. Returns once ``url`` is set.
     """
-    fake = FakeHailuo(**kwargs)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    failure: list[BaseException] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(fake.start(host, port))
-        except BaseException as exc:  # reported to the caller below
-            failure.append(exc)
-            started.set()
-            loop.close()
-            return
-        started.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    thread = threading.Thread(target=serve, name="fake-hailuo", daemon=True)
-    thread.start()
-    if not started.wait(timeout=10):
-        raise RuntimeError("the fake Hailuo server did not start within 10 s")
-    if failure:
-        thread.join(timeout=10)
-        raise failure[0]
-    fake._thread = (loop, thread)
-    return fake
+    return common.run_in_thread(FakeHailuo, host, port, **kwargs)
 
 
 # -- command line ------------------------------------------------------------------------------
 
 
-async def _serve_until_signal(fake: FakeHailuo, host: str, port: int, token: str) -> None:
-    url = await fake.start(host, port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    print(f"fake Hailuo server on {url} (scenario: {fake.scenario}); Ctrl-C to stop", file=sys.stderr)
-    print(f"HAILUOAI_BASE_URL={url}")
-    print(f"HAILUOAI_API_KEY={token}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-        await fake.close()
-
-
 def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake.hailuo_v4.server") -> int:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Serve a fake Hailuo AI web chat on a loopback port (for tests and offline demos).",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--scenario", default="normal", help='e.g. "normal" or "giant_line size=2000000"')
-    parser.add_argument("--no-signature-check", action="store_true", help="accept any yy signature")
-    parser.add_argument("--exclusive-accounts", action="store_true", help="one reply at a time per token")
-    parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
-    args = parser.parse_args(argv)
-    if not args.allow_remote and not _is_loopback(args.host):
-        print(
-            f"refusing to serve on {args.host!r}: this is a test server (use --allow-remote)", file=sys.stderr
-        )
-        return 2
-    try:
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--exclusive-accounts", action="store_true", help="one reply at a time per token")
+
+    def build(args: argparse.Namespace) -> tuple[FakeHailuo, common.Announce]:
         fake = FakeHailuo(
             scenario=args.scenario,
             check_signature=not args.no_signature_check,
             exclusive_accounts=args.exclusive_accounts,
         )
-    except ValueError as exc:
-        print(f"bad --scenario: {exc}", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(_serve_until_signal(fake, args.host, args.port, fake.issue_token()))
-    except OSError as exc:
-        print(f"cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        token = fake.issue_token()
+
+        def announce(url: str) -> tuple[str, list[str]]:
+            banner = f"fake Hailuo server on {url} (scenario: {fake.scenario})"
+            return banner, [f"HAILUOAI_BASE_URL={url}", f"HAILUOAI_API_KEY={token}", "HAILUOAI_PROTOCOL=hailuo-v4"]
+
+        return fake, announce
+
+    return serve_main(
+        argv,
+        prog=prog,
+        description="Serve a fake Hailuo AI web chat on a loopback port (for tests and offline demos).",
+        scenario_example="giant_line size=2000000",
+        add_arguments=add_arguments,
+        build=build,
+    )
 
 
 if __name__ == "__main__":
