@@ -1,14 +1,17 @@
 """The offline demo: a three-turn streamed chat through g4f, against the bundled fake server.
 
-    python -m g4f_hailuo.demo
+    python -m g4f_hailuo.demo [--protocol agent|hailuo-v4] [PROMPT ...]
 
 Everything goes through g4f's own front door, ``g4f.ChatCompletion.create(provider="HailuoAI")``;
-only the server is fake (a local copy of the Hailuo protocol on a loopback port).
+only the server is fake (a local copy of the protocol on a loopback port). The protocol is
+``agent`` (MiniMax Agent, with a model and its reasoning shown) unless ``--protocol`` or
+HAILUOAI_PROTOCOL says ``hailuo-v4``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -22,8 +25,20 @@ DEFAULT_PROMPTS = (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="g4f-hailuo demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("prompts", nargs="*", help="your own messages (default: three sample turns)")
+    parser.add_argument(
+        "--protocol",
+        choices=("agent", "hailuo-v4"),
+        default="hailuo-v4"
+        if os.environ.get("HAILUOAI_PROTOCOL", "").strip().lower() == "hailuo-v4"
+        else "agent",
+        help="the fake site and protocol (default: agent, or HAILUOAI_PROTOCOL)",
+    )
     args = parser.parse_args(argv)
     prompts = args.prompts or list(DEFAULT_PROMPTS)
+    if args.protocol == "agent":
+        from g4f_hailuo.demo_agent import run as run_agent
+
+        return run_agent(prompts)
 
     import g4f
     from g4f import debug
@@ -56,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 stream=True,
                 api_key=token,
                 base_url=server.url,
+                protocol="hailuo-v4",
                 conversation=conversation,
             ):
                 if isinstance(chunk, str):

@@ -758,7 +758,7 @@ def cmd_demo(argv: list[str]) -> int:
 
 
 def cmd_serve_fake(argv: list[str]) -> int:
-    from g4f_hailuo.fake.hailuo_v4.server import main as fake_main
+    from g4f_hailuo.fake.cli import main as fake_main
 
     return fake_main(argv, prog=f"{PROG} serve-fake")
 
@@ -863,7 +863,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "serve-fake",
-        help="run the fake Hailuo server on a loopback port (tests, offline demos)",
+        help="run a fake site (--protocol agent, the default, or hailuo-v4) on a loopback port",
         add_help=False,
     )
     return parser

@@ -1,6 +1,7 @@
 """``python -m g4f_hailuo.fake [--protocol agent|hailuo-v4] ...``: serve one fake site until Ctrl-C.
 
-``--protocol`` picks the fake (default ``agent``, the protocol the provider speaks by default);
+``--protocol`` picks the fake (default ``agent``, the protocol the provider speaks by default,
+unless HAILUOAI_PROTOCOL selects ``hailuo-v4``);
 every other option goes to that fake's own command line (``--host``, ``--port``, ``--scenario``,
 ``--no-signature-check``, ``--allow-remote``; ``--region`` for ``agent``,
 ``--exclusive-accounts`` for ``hailuo-v4``).
@@ -9,6 +10,7 @@ every other option goes to that fake's own command line (``--host``, ``--port``,
 from __future__ import annotations
 
 import argparse
+import os
 
 __all__ = ["PROTOCOLS", "main"]
 
@@ -17,7 +19,10 @@ PROTOCOLS = ("agent", "hailuo-v4")
 
 def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake") -> int:
     parser = argparse.ArgumentParser(prog=prog, add_help=False)
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="agent")
+    default = (
+        "hailuo-v4" if os.environ.get("HAILUOAI_PROTOCOL", "").strip().lower() == "hailuo-v4" else "agent"
+    )
+    parser.add_argument("--protocol", choices=PROTOCOLS, default=default)
     args, rest = parser.parse_known_args(argv)
     sub_prog = f"{prog} --protocol {args.protocol}"
     if args.protocol == "hailuo-v4":
