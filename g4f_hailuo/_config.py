@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from g4f.errors import BadRequestError
@@ -20,6 +21,8 @@ __all__ = [
     "Settings",
     "resolve_settings",
     "seconds_setting",
+    "settings_as_kwargs",
+    "settings_from",
     "stream_origin_for",
     "switched_off",
 ]
@@ -176,3 +179,26 @@ def resolve_settings(
         protocol=protocol_name,
         stream_origin=stream,
     )
+
+
+SETTING_NAMES = ("base_url", "region", "timeout", "stream_timeout", "retries", "protocol", "stream_url")
+
+
+def settings_from(kwargs: dict[str, Any], *, pop: bool = False, proxy: str | None = None) -> Settings:
+    """The connection options among g4f's kwargs, resolved; ``pop`` takes them out."""
+    take = kwargs.pop if pop else kwargs.get
+    proxy = proxy or (kwargs.pop("proxy", None) if pop else None)
+    return resolve_settings(proxy=proxy, **{name: take(name, None) for name in SETTING_NAMES})
+
+
+def settings_as_kwargs(settings: Settings) -> dict[str, Any]:
+    """Resolved settings as kwargs again (for g4f's ``on_auth_async``)."""
+    return {
+        "base_url": settings.origin,
+        "region": settings.region,
+        "timeout": settings.connect_timeout,
+        "stream_timeout": settings.read_timeout,
+        "retries": settings.retries,
+        "protocol": settings.protocol,
+        "stream_url": settings.stream_origin or None,
+    }

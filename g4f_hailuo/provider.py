@@ -32,15 +32,15 @@ from g4f_hailuo._config import (
     Settings,
     resolve_settings,
     seconds_setting,
+    settings_from,
     switched_off,
 )
 from g4f_hailuo._conversation import Conversation
 from g4f_hailuo._errors import HOW_TO_LOGIN, scrub
 from g4f_hailuo.accounts import auth_cache as _auth_cache
-from g4f_hailuo.accounts.browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login, browser_login_available
+from g4f_hailuo.accounts.browser_login import browser_login_available
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.accounts.lifecycle import (
-    LOGIN_TIMEOUT_ENV,
     OneLoginAtATime,
     conversation_account,
     expired_message,
@@ -48,13 +48,13 @@ from g4f_hailuo.accounts.lifecycle import (
     unusable,
     warn_of_expiry,
 )
+from g4f_hailuo.accounts.login_flow import browser_identity, log_in
 from g4f_hailuo.accounts.pool import AccountPool, AccountsGone, report
 from g4f_hailuo.accounts.token_sources import (
     CACHE,
     NONE,
     TokenSource,
     find_tokens,
-    identity_from,
     split_tokens,
 )
 from g4f_hailuo.protocols.agent.models import DEFAULT_MODEL, KNOWN_MODELS
@@ -133,7 +133,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         """g4f's login hook. Given tokens (``api_key`` or HAILUOAI_API_KEY, comma-separated):
         an ``AuthResult`` for each, checked against the site. Otherwise a browser login
         (``RequestLogin`` first when G4F_LOGIN_URL is set)."""
-        settings = resolve_settings(proxy=proxy, **_settings_kwargs(kwargs))
+        settings = settings_from(kwargs, proxy=proxy)
         tokens = _explicit_tokens(api_key)
         if tokens:
             for token in tokens:
@@ -145,7 +145,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             yield RequestLogin(cls.label, login_url)
         if not browser_login_available():
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
-        identity = await cls._browser_identity(settings, kwargs)
+        identity = await browser_identity(cls._establish, settings, kwargs)
         yield _auth_result(identity, settings)
 
     @classmethod
@@ -157,31 +157,17 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         ``region``, ``proxy``, ``login_timeout`` (HAILUOAI_LOGIN_TIMEOUT, default
         300 s), ``headless``. Logging in with another account adds it to the pool.
         Returns a summary without the token."""
-        settings = _pop_settings(kwargs)
+        settings = settings_from(kwargs, pop=True)
         if switched_off(BROWSER_LOGIN_ENV):
             raise MissingRequirementsError(
                 f"The browser login is switched off here ({BROWSER_LOGIN_ENV}=0): {HOW_TO_LOGIN}"
             )
         async with OneLoginAtATime(settings, kwargs):
-            identity = await cls._browser_identity(settings, kwargs)
+            identity = await browser_identity(cls._establish, settings, kwargs)
         cache_file = cls.get_cache_file()
         cls.write_cache_file(cache_file, _auth_result(identity, settings))
         AccountPool(settings.origin, [identity]).reinstate(identity)
         return login_summary(identity, cache_file)
-
-    @classmethod
-    async def _browser_identity(cls, settings: Settings, kwargs: dict[str, Any]) -> Identity:
-        """A browser login (bounded wait), with the browser's device identity, checked against the site."""
-        found = await browser_login(
-            settings.origin,
-            proxy=settings.proxy,
-            timeout=seconds_setting(
-                "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
-            ),
-            headless=bool(kwargs.get("headless", False)),
-        )
-        identity = identity_from(found.token, found.uuid, found.device_id, found.user_agent)
-        return await cls._establish(identity, settings)
 
     @classmethod
     async def _establish(cls, identity: Identity, settings: Settings) -> Identity:
@@ -245,35 +231,6 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             )
 
     @classmethod
-    async def _log_in(cls, settings: Settings, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-        """One browser login for every request that needs one at the same time;
-        the login is cached. Yields what ``on_auth_async`` yields besides the login."""
-        async with OneLoginAtATime(settings, kwargs):
-            found = find_tokens(None, settings.origin)
-            if not found.explicit and AccountPool(settings.origin, found.identities).live():
-                return  # another request logged in meanwhile
-            auth_result: AuthResult | None = None
-            try:
-                async for chunk in cls.on_auth_async(
-                    proxy=settings.proxy, **_settings_back(settings), **kwargs
-                ):
-                    if isinstance(chunk, AuthResult):
-                        auth_result = chunk
-                    else:
-                        yield chunk
-            except MissingRequirementsError as error:
-                # E.g. a Chromium without a display on a server: to the caller (and g4f api's
-                # HTTP status) this is a missing login, with the ways to give a token.
-                raise MissingAuthError(
-                    f"No Hailuo token, and the browser login cannot run: {error}. To fix: {HOW_TO_LOGIN}"
-                ) from None
-            identity = Identity.from_dict(auth_result.get_dict()) if auth_result is not None else None
-            if identity is None:  # pragma: no cover - on_auth_async yields one or raises
-                raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
-            cls.write_cache_file(cls.get_cache_file(), auth_result)
-            AccountPool(settings.origin, [identity]).reinstate(identity)
-
-    @classmethod
     async def _reply(
         cls,
         model: str,
@@ -331,7 +288,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         account that made it. An account the site refuses (HTTP 401, code 22)
         leaves the pool and the reply moves to another one; with no account left
         (and none given explicitly), one browser login is tried, never more."""
-        settings = _pop_settings(kwargs)
+        settings = settings_from(kwargs, pop=True)
         model = protocol_for(settings.protocol).resolve_model(model)
         queue_timeout = seconds_setting(
             "queue_timeout", kwargs.pop("queue_timeout", None), QUEUE_TIMEOUT_ENV, DEFAULT_QUEUE_TIMEOUT
@@ -348,7 +305,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                 where = f" in {source.describe()}" if source.kind != NONE else ""
                 debug.log(f"HailuoAI: no usable account{where}; logging in through the browser")
                 logged_in = True
-                async for chunk in cls._log_in(settings, kwargs):
+                async for chunk in log_in(cls, settings, kwargs):
                     yield chunk
                 continue
             try:
@@ -383,7 +340,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     ) -> AsyncResult:
         """One reply on the account of ``auth_result``, by the protocol of ``settings``."""
         if settings is None:
-            settings = _pop_settings(kwargs)
+            settings = settings_from(kwargs, pop=True)
         identity = Identity.from_dict(auth_result.get_dict())
         if identity is None:
             raise MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
@@ -398,32 +355,6 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             raise
         finally:
             await reply.aclose()
-
-
-_SETTING_NAMES = ("base_url", "region", "timeout", "stream_timeout", "retries", "protocol", "stream_url")
-
-
-def _settings_kwargs(kwargs: dict[str, Any], pop: bool = False) -> dict[str, Any]:
-    take = kwargs.pop if pop else kwargs.get
-    return {name: take(name, None) for name in _SETTING_NAMES}
-
-
-def _pop_settings(kwargs: dict[str, Any]) -> Settings:
-    """Take the connection options out of g4f's kwargs and resolve them."""
-    return resolve_settings(proxy=kwargs.pop("proxy", None), **_settings_kwargs(kwargs, pop=True))
-
-
-def _settings_back(settings: Settings) -> dict[str, Any]:
-    """Settings as kwargs again, for ``on_auth_async`` (already resolved)."""
-    return {
-        "base_url": settings.origin,
-        "region": settings.region,
-        "timeout": settings.connect_timeout,
-        "stream_timeout": settings.read_timeout,
-        "retries": settings.retries,
-        "protocol": settings.protocol,
-        "stream_url": settings.stream_origin or None,
-    }
 
 
 # -- accounts: options, messages ------------------------------------------------------

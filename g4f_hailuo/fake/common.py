@@ -32,6 +32,7 @@ from g4f_hailuo.fake.scenario_kit import Abort, HttpReply, Sleep, StreamPlan, js
 
 __all__ = [
     "EVENT_STREAM",
+    "Announce",
     "FakeServerBase",
     "Headers",
     "RecordedRequest",

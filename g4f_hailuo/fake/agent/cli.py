@@ -17,15 +17,23 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake --protocol agent") -> int:
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--region", choices=REGIONS, default="intl", help="the region its tokens belong to")
+        parser.add_argument(
+            "--region", choices=REGIONS, default="intl", help="the region its tokens belong to"
+        )
 
     def build(args: argparse.Namespace) -> tuple[FakeAgent, Announce]:
-        fake = FakeAgent(region=args.region, scenario=args.scenario, check_signature=not args.no_signature_check)
+        fake = FakeAgent(
+            region=args.region, scenario=args.scenario, check_signature=not args.no_signature_check
+        )
         api_key = fake.api_key(fake.issue_token())
 
         def announce(url: str) -> tuple[str, list[str]]:
             banner = f"fake MiniMax Agent site ({fake.region}) on {url} (scenario: {fake.scenario})"
-            return banner, [f"HAILUOAI_BASE_URL={url}", f"HAILUOAI_API_KEY={api_key}", "HAILUOAI_PROTOCOL=agent"]
+            return banner, [
+                f"HAILUOAI_BASE_URL={url}",
+                f"HAILUOAI_API_KEY={api_key}",
+                "HAILUOAI_PROTOCOL=agent",
+            ]
 
         return fake, announce
 

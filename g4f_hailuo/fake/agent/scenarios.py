@@ -51,24 +51,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from g4f_hailuo.fake.scenario_kit import (
-    Abort,
-    BaseParams,
-    HttpReply,
-    ScenarioSpec,
-    ScenarioTable,
-    Step,
-    StreamPlan,
-    cloudflare_reply,
-    echo_of,
-    finish_plan,
-    html_reply,
-    json_bytes,
-    json_reply,
-    nginx_page,
-    pad,
-    repeat_for,
-)
+from g4f_hailuo.fake import scenario_kit as kit
+from g4f_hailuo.fake.scenario_kit import Step
 
 __all__ = [
     "APP_PAGE",
@@ -102,7 +86,7 @@ APP_PAGE = (
 
 
 @dataclass(frozen=True)
-class Params(BaseParams):
+class Params(kit.BaseParams):
     think: int = 0  # 1: thinking deltas first, whatever the model
 
 
@@ -133,29 +117,30 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "html_200": {},
 }
 REFUSALS = {"error_quota": QUOTA_TEXT, "error_credits": CREDITS_TEXT, "busy": BUSY_TEXT}
-_TABLE = ScenarioTable(Params, SCENARIOS)
+_TABLE = kit.ScenarioTable(Params, SCENARIOS)
 
 
-def parse_spec(text: str) -> ScenarioSpec[Params]:
+def parse_spec(text: str) -> kit.ScenarioSpec[Params]:
     """Parse the server-wide form ``"NAME key=value ..."`` (an empty name means ``normal``)."""
     return _TABLE.parse(text)
 
 
-def resolve_spec(content: str, default: str) -> ScenarioSpec[Params]:
+def resolve_spec(content: str, default: str) -> kit.ScenarioSpec[Params]:
     """The scenario for one message: its last directive, else the server's default."""
     return _TABLE.resolve(content, default)
 
 
-def reply_text(prompt: str, turn: int, params: BaseParams | None = None) -> str:
+def reply_text(prompt: str, turn: int, params: kit.BaseParams | None = None) -> str:
     """The whole answer to ``prompt`` (the message content) as turn ``turn`` of its session."""
-    return pad(
-        f'MiniMax Agent 智能体 (fake) **reply** #{turn}: you said "{echo_of(prompt)}".', params or Params()
+    return kit.pad(
+        f'MiniMax Agent 智能体 (fake) **reply** #{turn}: you said "{kit.echo_of(prompt)}".',
+        params or Params(),
     )
 
 
 def thinking_text(prompt: str) -> str:
     """The whole thinking of a turn with reasoning on."""
-    return f'The user wrote "{echo_of(prompt)}". I will answer with the fake reply.'
+    return f'The user wrote "{kit.echo_of(prompt)}". I will answer with the fake reply.'
 
 
 def usage(prompt: str, answer: str) -> dict[str, int]:
@@ -196,7 +181,7 @@ class _Frames:
         payload: dict[str, Any] = {"type": type_} if self.typed else {}
         if key:
             payload[key] = body
-        return b"data:" + json_bytes(payload) + self.end
+        return b"data:" + kit.json_bytes(payload) + self.end
 
     def heartbeat(self) -> bytes:
         return self.frame(10)
@@ -252,7 +237,7 @@ def assistant_message(f: _Frames, text: str | None = None, reason: str = "") -> 
     return message
 
 
-def assistant_entry(spec: ScenarioSpec[Params], turn: AgentTurn) -> dict[str, Any]:
+def assistant_entry(spec: kit.ScenarioSpec[Params], turn: AgentTurn) -> dict[str, Any]:
     """The assistant's entry in the session history (section 5.4) once the turn is done."""
     entry = assistant_message(_Frames(spec.name, spec.params, turn))
     entry.setdefault("thinking_content", "")
@@ -303,12 +288,12 @@ def _finish_only_end(f: _Frames) -> list[Step]:
 
 def _heartbeat_stall(f: _Frames) -> list[Step]:
     text, after = f.text_chunks(), f.params.after
-    stall = repeat_for(f.heartbeat(), f.params.seconds)
+    stall = kit.repeat_for(f.heartbeat(), f.params.seconds)
     return [*_opening(f, text[:after]), *stall, *text[after:], f.final(), f.done()]
 
 
 def _drop(f: _Frames) -> list[Step]:
-    return [*_opening(f, f.text_chunks()[: f.params.after]), Abort()]
+    return [*_opening(f, f.text_chunks()[: f.params.after]), kit.Abort()]
 
 
 def _error(f: _Frames, message: str) -> list[Step]:
@@ -332,41 +317,41 @@ _BUILDERS: dict[str, Callable[[_Frames], Iterable[Step]]] = {
 }
 
 
-def stream_plan(spec: ScenarioSpec[Params], turn: AgentTurn) -> StreamPlan:
+def stream_plan(spec: kit.ScenarioSpec[Params], turn: AgentTurn) -> kit.StreamPlan:
     """The event stream answering ``turn`` under ``spec``."""
     frames = _Frames(spec.name, spec.params, turn)
     steps = _BUILDERS.get(spec.name, _normal)(frames)
     stall = spec.params.seconds if spec.name == "stall_before" else 0.0
-    return finish_plan(steps, spec.params, stall)
+    return kit.finish_plan(steps, spec.params, stall)
 
 
-def error_plan(message: str, turn: AgentTurn, params: Params | None = None) -> StreamPlan:
+def error_plan(message: str, turn: AgentTurn, params: Params | None = None) -> kit.StreamPlan:
     """A refused turn (the account is busy, or out of credits): :func:`_error` with ``message``."""
     params = params or Params(after=0)
-    return finish_plan(_error(_Frames("normal", params, turn), message), params)
+    return kit.finish_plan(_error(_Frames("normal", params, turn), message), params)
 
 
-def http_reply(spec: ScenarioSpec[Params]) -> HttpReply | None:
+def http_reply(spec: kit.ScenarioSpec[Params]) -> kit.HttpReply | None:
     """The plain HTTP answer of an HTTP-level scenario, ``None`` for streamed scenarios."""
     name = spec.name
     if name == "http_401_empty":
-        return HttpReply(401, b"", "text/plain; charset=utf-8")
+        return kit.HttpReply(401, b"", "text/plain; charset=utf-8")
     if name == "http_403":
-        return cloudflare_reply()
+        return kit.cloudflare_reply()
     if name == "http_429":
-        return json_reply(429, {"error": "too many requests"}, {"Retry-After": str(spec.params.retry)})
+        return kit.json_reply(429, {"error": "too many requests"}, {"Retry-After": str(spec.params.retry)})
     if name == "http_500_html":
         return failure_reply(500)
     if name == "html_200":
-        return html_reply(200, APP_PAGE)
+        return kit.html_reply(200, APP_PAGE)
     return None
 
 
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable"}
 
 
-def failure_reply(status: int) -> HttpReply:
+def failure_reply(status: int) -> kit.HttpReply:
     """What a ``fail_first`` request gets: an nginx page for 500/502/503, else a small JSON error."""
     if status in _REASONS:
-        return html_reply(status, nginx_page(status, _REASONS[status]))
-    return json_reply(status, {"error": "fake failure"})
+        return kit.html_reply(status, kit.nginx_page(status, _REASONS[status]))
+    return kit.json_reply(status, {"error": "fake failure"})

@@ -82,8 +82,9 @@ class FakeAgent(FakeServerBase):
     """The fake site's state (usable before start and after close) and its aiohttp app.
 
     ``region`` ("intl" or "cn") is the only region whose tokens it accepts; ``clock`` (seconds,
-    like ``time.time``) is what the signed ``unix`` must be within 300 s of; ``scenario`` is the
-    default for every turn; ``check_signature=False`` skips the signature check (only).
+    like ``time.time``; an attribute too) is what the signed ``unix`` must be within 300 s of and
+    what token expiry is measured on; ``scenario`` is the default for every turn;
+    ``check_signature=False`` skips the signature check (only).
     """
 
     def __init__(
@@ -129,7 +130,7 @@ class FakeAgent(FakeServerBase):
             name=name,
             region=region or self.region,
             expires_in=expires_in,
-            now=time.time(),
+            now=self.clock(),
             real_user_id=real_user_id,
         )
         account.credits, account.migrated = credits, migrated
@@ -194,7 +195,7 @@ class FakeAgent(FakeServerBase):
         account = self._accounts.get(token)
         if account is None or account.revoked or account.region != self.region:
             return None
-        return account if time.time() < account.expires_at else None
+        return account if self.clock() < account.expires_at else None
 
     # -- HTTP ----------------------------------------------------------------------------------
 

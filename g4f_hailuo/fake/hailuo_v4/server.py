@@ -441,7 +441,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake.h
 
         def announce(url: str) -> tuple[str, list[str]]:
             banner = f"fake Hailuo server on {url} (scenario: {fake.scenario})"
-            return banner, [f"HAILUOAI_BASE_URL={url}", f"HAILUOAI_API_KEY={token}", "HAILUOAI_PROTOCOL=hailuo-v4"]
+            return banner, [
+                f"HAILUOAI_BASE_URL={url}",
+                f"HAILUOAI_API_KEY={token}",
+                "HAILUOAI_PROTOCOL=hailuo-v4",
+            ]
 
         return fake, announce
 
