@@ -62,10 +62,12 @@ FILES = "files"
 NONE = ""
 EXPLICIT = frozenset({KEYWORD, ENV, DOTENV})
 
-HAILUO_HOSTS = ("hailuo.ai", "hailuoai.com")
+HAILUO_HOSTS = ("hailuo.ai", "hailuoai.com", "minimax.io", "minimaxi.com")  # /v4 and MiniMax Agent
 TOKEN_KEY = "_token"
 DEVICE_KEY = "USER_HARD_WARE_INFO"
 UUID_KEY = "UNIQUE_USER_ID"
+AGENT_USER_KEY = "user_detail_agent"  # MiniMax Agent: JSON with realUserID
+AGENT_DEVICE_KEY = "tab_device_id"  # MiniMax Agent's numeric device id (session storage)
 _MAX_HAR_BYTES = 128 * 1024 * 1024  # bigger ones (recorded response bodies) are skipped
 _MAX_JSON_BYTES = 16 * 1024 * 1024
 
@@ -186,6 +188,7 @@ class _Found:
     user_agent: str | None
     when: float  # seconds since the epoch: newer wins
     file: str
+    real_user_id: str | None = None
 
     def __repr__(self) -> str:
         return f"_Found(file={self.file!r}, when={self.when!r})"
@@ -214,7 +217,9 @@ def tokens_in_files(directory: Path, origin: str) -> tuple[tuple[Identity, ...],
         if key not in found or item.when > found[key].when:
             found[key] = item
     newest = sorted(found.values(), key=lambda item: item.when, reverse=True)
-    identities = tuple(identity_from(i.token, i.uuid, i.device_id, i.user_agent) for i in newest)
+    identities = tuple(
+        identity_from(i.token, i.uuid, i.device_id, i.user_agent, i.real_user_id) for i in newest
+    )
     files = tuple(dict.fromkeys(item.file for item in newest))
     return identities, files
 
@@ -321,6 +326,7 @@ def _from_har(data: Any, hosts: tuple[str, ...], mtime: float, name: str) -> lis
                 user_agent=user_agent if isinstance(user_agent, str) else None,
                 when=_timestamp(entry.get("startedDateTime"), mtime),
                 file=name,
+                real_user_id=query.get("user_id"),
             )
         )
     return found
@@ -343,8 +349,21 @@ def _from_storage(storage: dict[str, Any], when: float, name: str) -> list[_Foun
     token = storage_value(storage.get(TOKEN_KEY))
     if token is None:
         return []
-    uuid, device_id = storage_value(storage.get(UUID_KEY)), storage_value(storage.get(DEVICE_KEY))
-    return [_Found(token, uuid, device_id, None, when, name)]
+    uuid = storage_value(storage.get(UUID_KEY))
+    device_id = storage_value(storage.get(DEVICE_KEY)) or storage_value(storage.get(AGENT_DEVICE_KEY))
+    return [_Found(token, uuid, device_id, None, when, name, _agent_user_id(storage.get(AGENT_USER_KEY)))]
+
+
+def _agent_user_id(value: Any) -> str | None:
+    """``realUserID`` of MiniMax Agent's ``user_detail_agent`` (JSON text or an object)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    found = value.get("realUserID") if isinstance(value, dict) else None
+    found = str(found) if isinstance(found, (str, int)) and not isinstance(found, bool) else ""
+    return found if found.isdigit() else None
 
 
 def _from_cookies(cookies: Any, hosts: tuple[str, ...], when: float, name: str) -> list[_Found]:
@@ -388,6 +407,7 @@ def _from_export(data: Any, hosts: tuple[str, ...], mtime: float, name: str) -> 
         if not hailuo:
             return []
         return _from_storage(_pairs(data["localStorage"]), mtime, name)
-    if TOKEN_KEY in data and (DEVICE_KEY in data or UUID_KEY in data or "hailuo" in name.lower()):
+    site_keys = (DEVICE_KEY, UUID_KEY, AGENT_USER_KEY)
+    if TOKEN_KEY in data and (any(key in data for key in site_keys) or "hailuo" in name.lower()):
         return _from_storage(data, mtime, name)
     return []
