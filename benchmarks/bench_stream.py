@@ -1,12 +1,17 @@
 """Streaming cost, side by side, on the same fake Hailuo server in one run.
 
-    python benchmarks/bench_stream.py [--quick] [--no-startup] [--startup-pairs N] [--startup-max-pairs N]
+    python benchmarks/bench_stream.py [--quick] [--protocol both|hailuo-v4|agent] [--no-startup]
+        [--startup-pairs N] [--startup-max-pairs N]
 
-Four clients read the same replies from the fake server (a child process, so
+Both protocols by default: ``/v4`` (below) and MiniMax Agent (``bench_agent.py``'s docstring:
+the plugin against a bare signed reader that also creates its session per reply, the same
+CPU target). What both share (fake server process, rounds, table) is in ``_bench.py``.
+
+For ``/v4``, four clients read the same replies from the fake server (a child process, so
 that its CPU does not count):
 
 - ``plugin``: this package, through its g4f entry point
-  (``HailuoAI.create_async_generator(api_key=token, base_url=...)``: account
+  (``HailuoAI.create_async_generator(api_key=token, base_url=..., protocol="hailuo-v4")``: account
   pool, pooled session, decoder, interpreter, every chunk g4f would get);
 - ``built-in``: g4f's own ``HailuoAI`` (``g4f.Provider.needs_auth.mini_max.HailuoAI``),
   its ``create_authed`` driven with the ``AuthResult`` its browser login would
@@ -42,8 +47,8 @@ of the paired median difference is at most 0.5 ms wide) and ``import g4f``
 with and without it, the hook's import time and ``register()``'s time.
 
 Targets, printed as PASS/MISS: CPU per reply at most 1.3x the bare reader and
-below the built-in, for (a)-(d) (n/a where the built-in fails); ``python -c
-pass`` within 1 ms. Not a test: the numbers depend on the machine.
+below the built-in, for /v4 (a)-(d) (n/a where the built-in fails); at most 1.3x the
+bare reader for Agent (a)-(c); ``python -c pass`` within 1 ms. Not a test: the numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -54,38 +59,38 @@ import contextlib
 import importlib
 import importlib.metadata
 import json
-import multiprocessing
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import bench_agent
+from _bench import (
+    CPU_VS_BARE,
+    DataLines,
+    Reply,
+    Results,
+    Workload,
+    cpu_vs_bare_target,
+    fake_server,
+    messages,
+    plugin_client,
+    print_table,
+    read_bytes,
+    run_rounds,
+    serve_until_stopped,
+    target_line,
+)
+
 HERE = Path(__file__).resolve().parent
 BUILTIN_MODULE = "g4f.Provider.needs_auth.mini_max.HailuoAI"
-
-
-@dataclass(frozen=True)
-class Workload:
-    key: str
-    label: str
-    scenario: str
-    replies: int  # measured replies per client (one at a time), or at once when concurrent
-    concurrent: bool = False
-
-    @property
-    def chars(self) -> int:
-        """The length of the whole reply."""
-        match = re.search(r"\bsize=(\d+)", self.scenario)
-        assert match, self.scenario
-        return int(match[1])
 
 
 WORKLOADS = [
@@ -103,61 +108,10 @@ def _serve(conn: Connection, tokens: int) -> None:
     from g4f_hailuo.fake.hailuo_v4.server import run_in_thread
 
     fake = run_in_thread()
-    try:
-        conn.send((fake.url, [fake.issue_token(name=f"bench{n}") for n in range(tokens)]))
-        conn.recv()  # until the parent says stop (or goes away)
-    except EOFError:
-        pass
-    finally:
-        fake.stop()
-
-
-@contextlib.contextmanager
-def fake_server(tokens: int) -> Any:
-    context = multiprocessing.get_context("spawn")
-    conn, child = context.Pipe()
-    process = context.Process(target=_serve, args=(child, tokens), daemon=True)
-    process.start()
-    child.close()
-    try:
-        if not conn.poll(60):
-            raise RuntimeError("the fake server did not start")
-        yield conn.recv()
-    finally:
-        with contextlib.suppress(OSError):
-            conn.send("stop")
-        process.join(timeout=10)
-        if process.is_alive():
-            process.kill()
+    serve_until_stopped(conn, fake, [fake.issue_token(name=f"bench{n}") for n in range(tokens)])
 
 
 # -- the clients ---------------------------------------------------------------------------------
-
-# (token, prompt) -> (seconds to the first text, characters of text received; -1: not counted)
-Reply = Callable[[str, str], Awaitable[tuple[float, int]]]
-
-
-def messages(prompt: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": prompt}]
-
-
-def plugin_client(url: str) -> Reply:
-    from g4f_hailuo.provider import HailuoAI
-
-    async def reply(token: str, prompt: str) -> tuple[float, int]:
-        started = time.perf_counter()
-        first = 0.0
-        chars = 0
-        async for chunk in HailuoAI.create_async_generator(
-            "MiniMax", messages(prompt), api_key=token, base_url=url
-        ):
-            if isinstance(chunk, str) and chunk:
-                if not first:
-                    first = time.perf_counter() - started
-                chars += len(chunk)
-        return first, chars
-
-    return reply
 
 
 def builtin_auth(token: str) -> Any:
@@ -199,47 +153,29 @@ def builtin_client(url: str) -> Reply:
     return reply
 
 
-async def _read_bytes(response: Any, started: float) -> tuple[float, int]:
-    """The transport floor: count the bytes, look at nothing."""
-    first = 0.0
-    size = 0
-    async for data in response.content.iter_any():
-        size += len(data)
-        if not first and b"message_result" in data:
-            first = time.perf_counter() - started
-    assert size
-    return first, -1
-
-
 async def _read_events(response: Any, started: float) -> tuple[float, int]:
-    """The least a correct reader of this stream does, in linear time: append
-    each read to one buffer and look for line ends in the new bytes only, decode
-    every ``data:`` line's JSON, take the new suffix of the cumulative content.
-
-    Each byte is copied into the buffer once and once more into its line;
-    ``del buffer[:n]`` on a ``bytearray`` only moves its start (CPython)."""
+    """The least a correct reader of this stream does, in linear time: a line buffer
+    (``DataLines``), ``json.loads`` of every ``data:`` line's JSON, the new suffix of the
+    cumulative content."""
     first = 0.0
-    buffer = bytearray()
+    lines = DataLines()
     emitted = 0
     loads = json.loads
     async for data in response.content.iter_any():
-        scan = len(buffer)  # the bytes before this have no line end
-        buffer += data
-        start = 0
-        while (end := buffer.find(b"\n", scan)) >= 0:
-            if buffer.startswith(b"data:", start):
-                result = loads(buffer[start + 5 : end]).get("data", {}).get("messageResult")
-                content = result.get("content") if result else None
-                if content and len(content) > emitted:
-                    delta = content[emitted:]
-                    emitted = len(content)
-                    if not first and delta:
-                        first = time.perf_counter() - started
-            start = scan = end + 1
-        if start:
-            del buffer[:start]
+        for line in lines.feed(data):
+            result = loads(line).get("data", {}).get("messageResult")
+            content = result.get("content") if result else None
+            if content and len(content) > emitted:
+                delta = content[emitted:]
+                emitted = len(content)
+                if not first and delta:
+                    first = time.perf_counter() - started
     assert emitted
     return first, emitted
+
+
+async def _read_bytes(response: Any, started: float) -> tuple[float, int]:
+    return await read_bytes(response, started, b"message_result")
 
 
 @contextlib.asynccontextmanager
@@ -276,132 +212,29 @@ async def bare_clients(url: str) -> AsyncIterator[tuple[Reply, Reply]]:
         yield client(_read_events), client(_read_bytes)
 
 
-# -- measuring ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    cpu: list[float] = field(default_factory=list)  # CPU seconds per reply, per round
-    ttft: list[float] = field(default_factory=list)  # seconds to the first text, per reply
-    error: str = ""
-
-    def cpu_ms(self) -> float:
-        return statistics.median(self.cpu) * 1000
-
-    def ttft_ms(self) -> float:
-        return statistics.median(self.ttft) * 1000
-
-
-async def measure(
-    reply: Reply, tokens: list[str], workload: Workload, result: Result, tag: str, *, first_text: bool
-) -> None:
-    """One round: ``workload.replies`` replies, sequential (or at once).
-
-    CPU per reply is measured on replies the fake server builds before it answers
-    (``prebuild=1``) and writes back to back, so every client reads the same bursts;
-    the time to first text (``first_text``) on replies it builds frame by frame as it
-    writes them, so that it measures the client, not the server building a long reply."""
-    scenario = workload.scenario if first_text else f"{workload.scenario} prebuild=1"
-    prompts = [f"[[scenario:{scenario}]] {tag} {n}" for n in range(workload.replies)]
-    cpu = time.process_time()
-    try:
-        if workload.concurrent:
-            replies = await asyncio.gather(*(reply(t, p) for t, p in zip(tokens, prompts, strict=False)))
-        else:
-            replies = [await reply(tokens[0], prompt) for prompt in prompts]
-    except Exception as error:
-        result.error = "fails: " + " ".join(f"{type(error).__name__}: {error}".split())[:80]
-        return
-    spent = time.process_time() - cpu
-    short = [chars for _, chars in replies if chars not in (-1, workload.chars)]
-    if short:
-        result.error = f"fails: {len(short)} replies incomplete ({short[0]} of {workload.chars} characters)"
-        return
-    if first_text:
-        result.ttft.extend(first for first, _ in replies)
-    else:
-        result.cpu.append(spent / workload.replies)
-
-
 CLIENTS = ("plugin", "built-in", "bare", "bytes")
 
 
-async def run_workloads(
-    url: str, tokens: list[str], rounds: int, quick: bool
-) -> dict[str, dict[str, Result]]:
-    import gc
-
-    results: dict[str, dict[str, Result]] = {w.key: {c: Result() for c in CLIENTS} for w in WORKLOADS}
+async def run_workloads(url: str, tokens: list[str], rounds: int, quick: bool) -> Results:
     async with bare_clients(url) as (bare, bare_bytes):
         replies = {
-            "plugin": plugin_client(url),
+            "plugin": plugin_client(url, "hailuo-v4"),
             "built-in": builtin_client(url),
             "bare": bare,
             "bytes": bare_bytes,
         }
-        for workload in WORKLOADS:
-            if quick:
-                workload = Workload(
-                    workload.key,
-                    workload.label,
-                    workload.scenario,
-                    max(2, workload.replies // 4),
-                    workload.concurrent,
-                )
-            print(f"  ({workload.key}) {workload.label} ...", file=sys.stderr, flush=True)
-            for client in CLIENTS:  # warm-up: logins, imports, connections
-                count = workload.replies if workload.concurrent else min(2, workload.replies)  # every account
-                warm = Workload(workload.key, "", workload.scenario, count, workload.concurrent)
-                await measure(replies[client], tokens, warm, Result(), f"warm-up {client}", first_text=False)
-            for n in range(rounds):
-                order = CLIENTS[n % len(CLIENTS) :] + CLIENTS[: n % len(CLIENTS)]  # rotate: drift is shared
-                for client in order:
-                    result = results[workload.key][client]
-                    if result.error:
-                        continue
-                    for first_text in (False, True):
-                        gc.collect()
-                        tag = f"{client} round {n}{' first' if first_text else ''}"
-                        await measure(replies[client], tokens, workload, result, tag, first_text=first_text)
-    return results
+        return await run_rounds(replies, WORKLOADS, tokens, rounds, quick)
 
 
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}x" if base else "-"
-
-
-def print_stream_table(results: dict[str, dict[str, Result]]) -> None:
-    print()
-    print("Client CPU time per reply (median of rounds), time to first text (median of replies)")
-    print("  bare  = aiohttp, the plugin's one-piece body (hailuo_v4.client.chat_body), a linear line")
-    print("          buffer, json.loads per data line, new suffix: the least a correct reader does")
-    print("  bytes = aiohttp reading the bytes and nothing else: the transport alone")
-    print("  CPU on replies the fake server builds before answering and writes back to back (the same")
-    print("  bursts for every client); first text on replies it builds frame by frame as it writes")
-    columns = ("CPU/reply", "vs bare", "vs built-in", "vs bytes", "first text", "vs bare")
-    header = f"{'workload':38} {'client':8} " + " ".join(f"{c:>11}" for c in columns)
-    print(header)
-    print("-" * len(header))
-    for workload in WORKLOADS:
-        row = results[workload.key]
-        bare = row["bare"]
-        for client in CLIENTS:
-            result = row[client]
-            label = f"({workload.key}) {workload.label}" if client == CLIENTS[0] else ""
-            if result.error:
-                print(f"{label:38} {client:8} {result.error}")
-                continue
-            cpu = result.cpu_ms()
-            cells = [
-                f"{cpu:8.2f} ms",
-                *(
-                    ratio(cpu, row[base].cpu_ms()) if row[base].cpu and base != client else "-"
-                    for base in ("bare", "built-in", "bytes")
-                ),
-                f"{result.ttft_ms():8.2f} ms",
-                ratio(result.ttft_ms(), bare.ttft_ms()) if bare.ttft and client != "bare" else "-",
-            ]
-            print(f"{label:38} {client:8} " + " ".join(f"{c:>11}" for c in cells))
+def print_stream_table(results: Results) -> None:
+    notes = """\
+  bare  = aiohttp, the plugin's one-piece body (hailuo_v4.client.chat_body), a linear line
+          buffer, json.loads per data line, new suffix: the least a correct reader does
+  bytes = aiohttp reading the bytes and nothing else: the transport alone
+  CPU on replies the fake server builds before answering and writes back to back (the same
+  bursts for every client); first text on replies it builds frame by frame as it writes"""
+    print("\n/v4 (protocol hailuo-v4)")
+    print_table(results, WORKLOADS, ("bare", "built-in", "bytes"), notes)
 
 
 # -- start-up ----------------------------------------------------------------------------------------
@@ -475,44 +308,34 @@ def print_startup_table(measured: Startup) -> None:
 
 # -- targets -----------------------------------------------------------------------------------------
 
-CPU_VS_BARE = 1.3  # the plugin's CPU per reply at most this times the bare reader's
 
-
-def print_targets(results: dict[str, dict[str, Result]], measured: Startup | None) -> None:
-    def line(target: str, mark: str, detail: str) -> None:
-        print(f"  {target:38} {mark:4} ({detail})")
-
+def print_targets(results: Results | None, agent: Results | None, measured: Startup | None) -> None:
     print()
     print("Targets")
-    for workload in WORKLOADS:
+    for workload in WORKLOADS if results is not None else ():
+        assert results is not None
         row = results[workload.key]
-        plugin, bare, builtin = row["plugin"], row["bare"], row["built-in"]
-        vs_bare = f"({workload.key}) CPU per reply <= {CPU_VS_BARE}x bare"
-        vs_builtin = f"({workload.key}) CPU per reply < built-in"
+        plugin, builtin = row["plugin"], row["built-in"]
+        cpu_vs_bare_target(row, f"/v4 ({workload.key}) CPU per reply <= {CPU_VS_BARE}x bare")
+        vs_builtin = f"/v4 ({workload.key}) CPU per reply < built-in"
         if plugin.error or not plugin.cpu:
-            line(vs_bare, "MISS", f"the plugin {plugin.error or 'ran no round'}")
-            line(vs_builtin, "MISS", f"the plugin {plugin.error or 'ran no round'}")
-            continue
-        cpu = plugin.cpu_ms()
-        if bare.error or not bare.cpu:
-            line(vs_bare, "n/a", f"the bare reader {bare.error or 'ran no round'}")
+            target_line(vs_builtin, "MISS", f"the plugin {plugin.error or 'ran no round'}")
+        elif builtin.error or not builtin.cpu:
+            target_line(vs_builtin, "n/a", f"the built-in {builtin.error or 'ran no round'}")
         else:
-            times = cpu / bare.cpu_ms()
-            line(vs_bare, "PASS" if times <= CPU_VS_BARE else "MISS", f"{times:.2f}x")
-        if builtin.error or not builtin.cpu:
-            line(vs_builtin, "n/a", f"the built-in {builtin.error or 'ran no round'}")
-        else:
-            times = cpu / builtin.cpu_ms()
-            line(vs_builtin, "PASS" if times < 1 else "MISS", f"{times:.2f}x")
+            times = plugin.cpu_ms() / builtin.cpu_ms()
+            target_line(vs_builtin, "PASS" if times < 1 else "MISS", f"{times:.2f}x")
+    if agent is not None:
+        bench_agent.print_targets(agent)
     target = "python -c pass within 1 ms"
     if measured is None:
-        line(target, "-", "not measured: --no-startup")
+        target_line(target, "-", "not measured: --no-startup")
         return
     startup = _startup_module()
     diffs = measured.pass_differences()
     low, high = startup.median_ci(diffs)
     detail = f"{statistics.median(diffs):+.2f} ms, 95% CI {low:+.2f} .. {high:+.2f}, {len(diffs)} pairs"
-    line(target, startup.verdict(diffs), detail)
+    target_line(target, startup.verdict(diffs), detail)
 
 
 # -- main ----------------------------------------------------------------------------------------------
@@ -522,6 +345,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer replies and rounds (a smoke run)")
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per workload and client")
+    parser.add_argument(
+        "--protocol",
+        choices=("both", "hailuo-v4", "agent"),
+        default="both",
+        help="the streaming part to run: /v4, MiniMax Agent, or both (default)",
+    )
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
     parser.add_argument("--startup-pairs", type=int, default=200, help="least pairs for `python -c pass`")
     parser.add_argument("--startup-max-pairs", type=int, default=2000, help="most pairs for `python -c pass`")
@@ -538,8 +367,14 @@ def main() -> None:
         f" {platform.machine()}, {os.cpu_count()} cpus; {rounds} rounds",
         file=sys.stderr,
     )
-    with fake_server(tokens=200) as (url, tokens):
-        results = asyncio.run(run_workloads(url, tokens, rounds, args.quick))
+    results = agent = None
+    if args.protocol in ("both", "hailuo-v4"):
+        print("/v4 (protocol hailuo-v4):", file=sys.stderr, flush=True)
+        with fake_server(_serve, tokens=200) as (url, tokens):
+            results = asyncio.run(run_workloads(url, tokens, rounds, args.quick))
+    if args.protocol in ("both", "agent"):
+        print("MiniMax Agent (protocol agent):", file=sys.stderr, flush=True)
+        agent = bench_agent.run(rounds, args.quick)
     measured = None
     if not args.no_startup:
         print("building the start-up venvs ...", file=sys.stderr, flush=True)
@@ -548,10 +383,13 @@ def main() -> None:
         f"\nPython {platform.python_version()}, g4f {g4f_version}, aiohttp {aiohttp.__version__},"
         f" {platform.machine()}, {os.cpu_count()} cpus; {rounds} rounds; {time.strftime('%Y-%m-%d')}"
     )
-    print_stream_table(results)
+    if results is not None:
+        print_stream_table(results)
+    if agent is not None:
+        bench_agent.print_agent_table(agent)
     if measured is not None:
         print_startup_table(measured)
-    print_targets(results, measured)
+    print_targets(results, agent, measured)
 
 
 if __name__ == "__main__":

@@ -448,4 +448,4 @@ def test_gui_list_is_wrapped_when_imported_after_start_up(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     (entry,) = json.loads(result.stdout)
     assert entry["label"] == "Hailuo AI"
-    assert entry["login_url"] == "https://www.hailuo.ai"
+    assert entry["login_url"] == "https://agent.minimax.io"  # the Agent site, the default protocol

@@ -45,7 +45,10 @@ def _agent_model(model: str) -> str:
     from g4f_hailuo.protocols.agent.account import live_models
     from g4f_hailuo.protocols.agent.models import resolve_model
 
-    return resolve_model(model, live_models())
+    try:
+        return resolve_model(model)  # the usual case: no need to gather the live lists
+    except ModelNotFoundError:
+        return resolve_model(model, live_models())
 
 
 @functools.cache

@@ -12,7 +12,6 @@ true (heartbeats and the echo do not count) and stops reading once ``ended`` is.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +23,6 @@ from .errors import base_resp_code, error_for_code, error_for_turn_text
 
 __all__ = ["DataLineDecoder", "TurnInterpreter", "TurnReader"]
 
-_LINE_END = re.compile(rb"[\r\n]")
-_CR = 0x0D
-_LF = 0x0A
 _SPACE = 0x20
 _DATA = b"data:"
 _DONE = "[DONE]"
@@ -59,18 +55,30 @@ class DataLineDecoder:
         buffer = self._buffer
         buffer += data
         frames: list[str] = []
-        start = 0
-        search = _LINE_END.search
-        match = search(buffer, self._scanned)
-        while match is not None:
-            end = match.start()
+        size = len(buffer)
+        start, scan = 0, self._scanned
+        # The next LF and CR at or after ``scan`` (``size``: none). bytearray.find is a memchr:
+        # a regex class scans a megabyte line about 400 times slower (measured).
+        next_lf = next_cr = -1
+        while True:
+            if next_lf < scan:
+                next_lf = buffer.find(b"\n", scan)
+                if next_lf == -1:
+                    next_lf = size
+            if next_cr < scan:
+                next_cr = buffer.find(b"\r", scan)
+                if next_cr == -1:
+                    next_cr = size
+            end = next_lf if next_lf < next_cr else next_cr
+            if end == size:
+                break
             self._take_line(buffer, start, end, frames)
             start = end + 1
             # A CR ends its line at once; were its LF in the next chunk, that LF ends an empty
             # line, which carries nothing: no state is needed across chunks.
-            if buffer[end] == _CR and start < len(buffer) and buffer[start] == _LF:
+            if end == next_cr and next_lf == start:
                 start += 1
-            match = search(buffer, start)
+            scan = start
         if start:
             del buffer[:start]  # cheap: CPython drops a bytearray's head without moving the rest
         self._scanned = len(buffer)
@@ -253,10 +261,10 @@ class TurnInterpreter:
                 if thinking is None:
                     thinking = message.get("reasoning_content")
                 if isinstance(thinking, str):
-                    missing = self._missing_suffix(thinking, "".join(self._thinking), self._thinking_length)
+                    missing = self._missing_suffix(thinking, self._thinking, self._thinking_length)
                     if missing:
                         out.append(Reasoning(missing))
-            missing = self._missing_suffix(text, "".join(self._text), self.text_length)
+            missing = self._missing_suffix(text, self._text, self.text_length)
             if missing:
                 self._yield_text(missing, out)
         self._note_end(reason, message.get("usage"))
@@ -276,11 +284,12 @@ class TurnInterpreter:
         self.text_length += len(text)
 
     @staticmethod
-    def _missing_suffix(whole: str, seen: str, seen_length: int) -> str:
-        """What ``whole`` adds to the ``seen`` increments; nothing if it does not extend them."""
+    def _missing_suffix(whole: str, seen: list[str], seen_length: int) -> str:
+        """What ``whole`` adds to the ``seen`` increments; nothing if it does not extend them.
+        (Joined only then: the usual final message equals the streamed text.)"""
         if len(whole) <= seen_length:
             return ""
-        if whole.startswith(seen):
+        if whole.startswith("".join(seen)):
             return whole[seen_length:]
         # Already-yielded text cannot be taken back; the length only, not the text.
         debug.log(
