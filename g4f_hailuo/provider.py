@@ -99,6 +99,20 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
 
         return list(dict.fromkeys([*cls.models, *live_models()]))
 
+    @classmethod
+    async def get_quota(cls, api_key: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """What g4f's GUI asks to show a provider as usable: the first usable account's plan and
+        credits (Agent) or that the site accepts its token (``/v4``). Cheap: one call, never a chat."""
+        settings = settings_from(kwargs)
+        source = find_tokens(api_key, settings.origin)
+        pool = cls._pool(source, settings)
+        live = pool.live()
+        if not live:
+            raise unusable(pool, source)
+        identity = await cls._ready(live[0], source, settings)
+        found = await protocol_for(settings.protocol).quota(identity, settings)
+        return {"protocol": settings.protocol, "account": identity.account, "accounts": len(live), **found}
+
     # -- the auth cache: our own file, 0600, atomic, one or several logins ----
 
     @classmethod

@@ -31,6 +31,7 @@ class ChatProtocol:
     establish: Callable[[Identity, Settings], Awaitable[Identity]]
     reply: Callable[..., AsyncGenerator[Any, None]]
     resolve_model: Callable[[str], str]
+    quota: Callable[[Identity, Settings], Awaitable[dict[str, Any]]]  # a cheap check, never a chat
 
 
 def _v4_model(model: str) -> str:
@@ -55,10 +56,10 @@ def _agent_model(model: str) -> str:
 def protocol_for(name: str) -> ChatProtocol:
     if name == AGENT:
         turn = importlib.import_module("g4f_hailuo.protocols.agent.turn")
-        return ChatProtocol(AGENT, turn.establish, turn.reply, _agent_model)
+        return ChatProtocol(AGENT, turn.establish, turn.reply, _agent_model, turn.quota)
     if name == HAILUO_V4:
         turn = importlib.import_module("g4f_hailuo.protocols.hailuo_v4.turn")
-        return ChatProtocol(HAILUO_V4, turn.establish, turn.reply, _v4_model)
+        return ChatProtocol(HAILUO_V4, turn.establish, turn.reply, _v4_model, turn.quota)
     if name == MATRIX:
         raise BadRequestError(
             "protocol 'matrix' (MiniMax Agent's older polling API) is not available yet:"

@@ -86,3 +86,19 @@ def test_a_bad_key_is_401_without_the_key(api, agent_site):
             model="MiniMax", messages=[user("hi")], extra_body={"provider": "HailuoAI"}
         )
     assert "eyJ4IjoxfQ" not in str(raised.value)
+
+
+def test_quota_shows_credits_without_a_chat(api, agent_site, key):
+    import json
+    import urllib.request
+
+    before = len(agent_site.message_requests())
+    request = urllib.request.Request(
+        f"{api.url}/api/HailuoAI/quota", headers={"Authorization": f"Bearer {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        quota = json.loads(response.read())
+    assert quota["protocol"] == "agent" and quota["credits"] == 1000 and quota["plan"] == "Free"
+    assert quota["account"].startswith("sha256:") and key.split("+")[1] not in json.dumps(quota)
+    assert len(agent_site.message_requests()) == before  # never a chat
+    assert agent_site.requests[-1].path == "/matrix/api/v1/commerce/get_membership_info"

@@ -220,3 +220,10 @@ def test_each_request_has_its_own_unix_and_a_valid_signature(fake, token):
     unixes = [r.query["unix"] for r in fake.requests]
     assert len(set(unixes)) == len(unixes)
     assert all(r.signature_ok for r in fake.requests)
+
+
+async def test_get_quota_checks_the_token_without_a_chat(fake, token):
+    quota = await HailuoAI.get_quota(api_key=token, base_url=fake.url)
+    assert quota["protocol"] == "hailuo-v4" and quota["account"].startswith("sha256:")
+    assert not fake.chat_requests()
+    assert "/v1/api/user/info" in [r.path for r in fake.requests]

@@ -36,7 +36,7 @@ from g4f_hailuo.transport.http import transport_error
 from g4f_hailuo.transport.reply import read_reply
 from g4f_hailuo.transport.sessions import PooledSession
 
-__all__ = ["establish", "reply"]
+__all__ = ["establish", "quota", "reply"]
 
 IDLE_POLL_SECONDS = 0.25
 _RUNNING = 1
@@ -47,6 +47,17 @@ async def establish(identity: Identity, settings: Settings) -> Identity:
     async with PooledSession(identity.account, settings.proxy) as session:
         try:
             return await account.establish(AgentSite(session, settings, identity))
+        except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+            raise transport_error(settings, error) from error
+
+
+async def quota(identity: Identity, settings: Settings) -> dict[str, Any]:
+    """The account's plan and credits (``get_membership_info``): one cheap call, never a chat."""
+    from g4f_hailuo.protocols.agent.membership import fetch_membership
+
+    async with PooledSession(identity.account, settings.proxy) as session:
+        try:
+            return await fetch_membership(AgentSite(session, settings, identity))
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
             raise transport_error(settings, error) from error
 

@@ -24,7 +24,7 @@ from g4f_hailuo.transport.http import transport_error
 from g4f_hailuo.transport.reply import read_reply
 from g4f_hailuo.transport.sessions import PooledSession
 
-__all__ = ["establish", "reply"]
+__all__ = ["establish", "quota", "reply"]
 
 
 async def establish(identity: Identity, settings: Settings) -> Identity:
@@ -37,6 +37,16 @@ async def establish(identity: Identity, settings: Settings) -> Identity:
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
             raise transport_error(settings, error, 0) from error
     return identity
+
+
+async def quota(identity: Identity, settings: Settings) -> dict[str, Any]:
+    """The /v4 chat has no credits to show: whether the site accepts the token (``user/info``)."""
+    async with PooledSession(identity.account, settings.proxy) as session:
+        try:
+            await fetch_user_info(session, settings, identity)
+        except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+            raise transport_error(settings, error, 0) from error
+    return {}
 
 
 async def reply(
