@@ -160,6 +160,8 @@ def norm(items: Iterable[Any]) -> list[tuple[str, Any]]:
     for item in items:
         if isinstance(item, str):
             out.append(("text", item))
+        elif isinstance(item, Reasoning) and item.status:
+            out.append(("status", item.status))
         elif isinstance(item, Reasoning):
             out.append(("reasoning", item.token))
         elif isinstance(item, Usage):
@@ -368,7 +370,7 @@ def test_progress(frame: str, progress: bool) -> None:
     assert turn.progressed is progress
 
 
-def test_tool_calls_and_markup_pass_through_uninterpreted() -> None:
+def test_tool_calls_are_a_status_line_and_markup_passes_through_uninterpreted() -> None:
     frames = [
         chunk(
             tool_calls=[{"id": "1", "function": {"name": "search", "arguments": "{}"}}],
@@ -377,7 +379,13 @@ def test_tool_calls_and_markup_pass_through_uninterpreted() -> None:
         chunk(msg_content="<minimax:tool_call>x</minimax:tool_call>", finish=True),
     ]
     items, _ = run(frames)
-    assert items == [("text", "<minimax:tool_call>x</minimax:tool_call>"), STOP]  # tool_calls → stop
+    # The call is a status line (issue 10: tool steps reach the user, never as answer text);
+    # markup inside the text is not interpreted; finish_reason tool_calls → stop.
+    assert items == [
+        ("status", "Searching the web"),
+        ("text", "<minimax:tool_call>x</minimax:tool_call>"),
+        STOP,
+    ]
 
 
 def test_malformed_frames_are_skipped_and_logged_by_length(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,8 +23,8 @@ from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.response import FinishReason, Reasoning, Usage
 
 from g4f_hailuo.fake.agent.server import FakeAgent, run_in_thread
-from g4f_hailuo.provider import Conversation, HailuoAI
 from g4f_hailuo.protocols.agent import account
+from g4f_hailuo.provider import Conversation, HailuoAI
 
 USER_INFO = "/v1/api/user/info"
 
@@ -316,3 +316,20 @@ def test_the_cn_region_is_signed_for_cn():
         assert {r.query["lang"] for r in fake.requests} == {"zh"}
     finally:
         fake.stop()
+
+
+def test_a_tool_step_shows_as_status_and_sources_never_as_text(agent, agent_key):
+    from g4f.providers.response import Sources
+
+    from g4f_hailuo.fake.agent.scenarios import TOOL_RESULTS
+
+    prompt = "[[scenario:tool_step]] weather?"
+    chunks = list(ask(agent, agent_key, prompt, stream=True))
+    assert text_of(chunks) == agent.reply_for(prompt, 1)
+    statuses = [c.status for c in chunks if isinstance(c, Reasoning) and c.status]
+    assert statuses == ["Searching the web: fake weather"]  # announced once, on the chunk
+    first_text = next(i for i, c in enumerate(chunks) if isinstance(c, str))
+    assert any(isinstance(c, Reasoning) and c.status for c in chunks[:first_text])
+    (sources,) = [c for c in chunks if isinstance(c, Sources)]
+    assert [s["url"] for s in sources.list] == [r["url"] for r in TOOL_RESULTS]
+    assert isinstance(chunks[-1], FinishReason)

@@ -31,6 +31,8 @@ giant              normal with ``size=1100000``: the final type-2 line is over 1
 heartbeat_stall    ``after`` (1) text deltas, then only heartbeats every 0.2 s for ``seconds`` (30)
 stall_before       no response headers for ``seconds`` (30), then normal
 drop               ``after`` (1) text deltas, then the connection is aborted
+tool_step          a web search first: the call on a chunk and whole, the tool's result with two
+                   links, then normal
 error_quota        a ``finish_reason:"error"`` chunk, the type-2 error text with ``2056``, [DONE]
 error_credits      the same with ``1400010161`` "not enough credits"
 busy               the same with ``chat is running``
@@ -61,6 +63,7 @@ __all__ = [
     "QUOTA_TEXT",
     "REFUSALS",
     "SCENARIOS",
+    "TOOL_RESULTS",
     "AgentTurn",
     "Params",
     "assistant_entry",
@@ -115,6 +118,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "http_500_html": {},
     "http_502_then_ok": {"fail_first": 1, "fail_status": 502},
     "html_200": {},
+    "tool_step": {},
 }
 REFUSALS = {"error_quota": QUOTA_TEXT, "error_credits": CREDITS_TEXT, "busy": BUSY_TEXT}
 _TABLE = kit.ScenarioTable(Params, SCENARIOS)
@@ -296,6 +300,28 @@ def _drop(f: _Frames) -> list[Step]:
     return [*_opening(f, f.text_chunks()[: f.params.after]), kit.Abort()]
 
 
+TOOL_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "web_search", "arguments": '{"query": "fake weather"}'},
+}
+TOOL_RESULTS = [
+    {"title": "Fake weather", "url": "https://weather.example/today"},
+    {"title": "Fake forecast", "url": "https://forecast.example/week"},
+]
+
+
+def _tool_step(f: _Frames) -> list[Step]:
+    """A web search between question and answer (our pick of the shape: the web app's was never
+    captured): the call on a chunk and whole, the tool's result with its links, then the answer."""
+    call = f.chunk(tool_calls=[TOOL_CALL])
+    whole = {"role": "assistant", "msg_type": 1, "msg_content": "", "finish_reason": "tool_calls"}
+    called = f.frame(2, "agent_message", {**whole, "tool_calls": [TOOL_CALL]})
+    result = {"role": "tool", "tool_call_id": "call_1", "msg_content": kit.json_bytes(TOOL_RESULTS).decode()}
+    answered = f.frame(2, "agent_message", result)
+    return [*_opening(f, [call, called, answered]), *f.text_chunks(), f.final(), f.done()]
+
+
 def _error(f: _Frames, message: str) -> list[Step]:
     """Section 10 example 4: a ``finish_reason:"error"`` chunk, the type-2 error text, [DONE]
     (after ``after`` text deltas, if any)."""
@@ -313,6 +339,7 @@ _BUILDERS: dict[str, Callable[[_Frames], Iterable[Step]]] = {
     "finish_only_end": _finish_only_end,
     "heartbeat_stall": _heartbeat_stall,
     "drop": _drop,
+    "tool_step": _tool_step,
     **{name: partial(_error, message=text) for name, text in REFUSALS.items()},
 }
 

@@ -20,6 +20,7 @@ from g4f.errors import G4FError, ResponseError
 from g4f.providers.response import FinishReason, Reasoning, Usage
 
 from .errors import base_resp_code, error_for_code, error_for_turn_text
+from .tools import ToolSteps
 
 __all__ = ["DataLineDecoder", "TurnInterpreter", "TurnReader"]
 
@@ -122,6 +123,7 @@ class TurnInterpreter:
         "_text",
         "_thinking",
         "_thinking_length",
+        "_tools",
         "_usage",
         "complete",
         "ended",
@@ -144,6 +146,7 @@ class TurnInterpreter:
         self._error_chunks: list[str] = []
         self._error_text = ""  # from the type-2 message, which wins over the chunks
         self._failure: G4FError | None = None  # a non-zero base_resp sent as a frame
+        self._tools = ToolSteps()
 
     def on_frame(self, text: str) -> list[Any]:
         """The chunks that the frame ``text`` yields (``Reasoning`` and ``str``)."""
@@ -199,6 +202,9 @@ class TurnInterpreter:
         if not self.text_length:
             raise ResponseError("MiniMax Agent ended the turn without any answer text")
         out: list[Any] = []
+        sources = self._tools.sources()
+        if sources is not None:
+            out.append(sources)
         if self._usage:
             out.append(Usage(**self._usage))
         out.append(FinishReason("length" if self._finish_reason == "length" else "stop"))
@@ -232,8 +238,10 @@ class TurnInterpreter:
                 # check first keeps the join off the per-frame path.
                 if not (len(text) == self.text_length and text == "".join(self._text)):
                     self._yield_text(text, out)
-        if chunk.get("tool_calls"):
-            progressed = True  # a tool step: passed over, but the turn is alive
+        calls = chunk.get("tool_calls")
+        if calls:
+            out.extend(self._tools.announce(calls))  # a status line, never answer text
+            progressed = True
         if chunk.get("finish") is True:
             self.complete = True
             progressed = True
@@ -242,10 +250,15 @@ class TurnInterpreter:
 
     def _on_message(self, message: dict[str, Any], out: list[Any]) -> bool:
         """A type-2 whole message; the assistant's ends the turn. True if it was the assistant's."""
-        if message.get("role") == "user":
+        role = message.get("role")
+        if role == "user":
             return False
+        if role == "tool":
+            self._tools.collect(message)  # a tool's result: its links become Sources
+            return True
         reason = message.get("finish_reason")
         if reason == "tool_calls" or (reason is None and message.get("tool_calls")):
+            out.extend(self._tools.announce(message.get("tool_calls")))
             return True  # a tool step between question and answer: the turn goes on
         text = message.get("msg_content")
         if not isinstance(text, str):
