@@ -100,7 +100,7 @@ async def bare_clients(url: str) -> AsyncIterator[tuple[Reply, Reply]]:
     import aiohttp
     from yarl import URL
 
-    from g4f_hailuo.protocols.agent.signing import body_text, local_timezone_offset, query_pairs, sign
+    from g4f_hailuo.protocols.agent.signing import body_text, local_timezone_offset, query_template, sign_with
 
     offset = local_timezone_offset()
     device_id = "12345678"  # an 8-digit device id per account, as the web app draws it
@@ -112,17 +112,17 @@ async def bare_clients(url: str) -> AsyncIterator[tuple[Reply, Reply]]:
         def request(key: str, method: str, path: str, body: str | None, *, stream: bool = False) -> Any:
             real_user_id, token = key.split("+", 1)
             client_uuid = uuids.get(key) or uuids.setdefault(key, str(uuid.uuid4()))
-            now_ms = time.time_ns() // 1_000_000
-            pairs = query_pairs(
+            # The account's query encoded once, as the plugin does (query_template is cached).
+            template = query_template(
                 "intl",
-                unix=str(now_ms),
                 uuid=client_uuid,
                 device_id=device_id,
                 user_id=real_user_id,
                 token=token,
                 timezone_offset=offset,
             )
-            signed = sign(path, pairs, body, now_ms, absolute_origin=url if stream else "")
+            now_ms = time.time_ns() // 1_000_000
+            signed = sign_with(template, path, body, now_ms, absolute_origin=url if stream else "")
             headers = {
                 "token": token,
                 **signed.headers,

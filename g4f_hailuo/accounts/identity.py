@@ -6,6 +6,7 @@ JWT's ``user.id``); the account is named by the JWT's fingerprint alone."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 import uuid
@@ -95,11 +96,13 @@ class Identity:
     def __repr__(self) -> str:  # never show the token, nor the user id
         return f"Identity(account={token_fingerprint(self.token)!r})"
 
-    @property
+    # Computed once per identity (a frozen dataclass: cached_property writes the instance dict):
+    # both are read several times per request.
+    @functools.cached_property
     def account(self) -> str:
         return token_fingerprint(self.token)
 
-    @property
+    @functools.cached_property
     def expires_at(self) -> float | None:
         return token_expiry(jwt_claims(self.token))
 

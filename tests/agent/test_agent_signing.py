@@ -4,6 +4,8 @@ and encoding, one clock reading per request, and a fresh signature on every retr
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from g4f_hailuo.fake.agent.server import FakeAgent
 from g4f_hailuo.protocols.agent.signing import (
@@ -11,7 +13,9 @@ from g4f_hailuo.protocols.agent.signing import (
     body_text,
     canonical_query,
     query_pairs,
+    query_template,
     sign,
+    sign_with,
     x_signature,
 )
 from g4f_hailuo.protocols.signing import md5_hex, sign_request
@@ -146,3 +150,32 @@ def test_a_retry_is_signed_afresh(agent: FakeAgent, agent_key: str) -> None:
     assert first.query["unix"] != second.query["unix"] or first.headers["yy"] != second.headers["yy"]
     assert first.headers["x-timestamp"] == str(int(first.query["unix"]) // 1000)
     assert all(r.signature_ok for r in agent.requests)
+
+
+@given(
+    region=st.sampled_from(["intl", "cn"]),
+    uuid=st.text(max_size=40),
+    device_id=st.from_regex(r"[0-9]{8}", fullmatch=True),
+    user_id=st.one_of(st.none(), st.from_regex(r"[0-9]{18}", fullmatch=True)),
+    token=st.text(min_size=1, max_size=200),
+    path=st.from_regex(r"/[a-z0-9/_-]{0,40}", fullmatch=True),
+    body=st.one_of(st.none(), st.text(max_size=80)),
+    now_ms=st.integers(min_value=0, max_value=10**14),
+    origin=st.sampled_from(["", "https://agent-stream.minimax.io", "http://127.0.0.1:8080"]),
+)
+def test_the_cached_template_signs_exactly_as_sign(
+    region, uuid, device_id, user_id, token, path, body, now_ms, origin
+):
+    """The client's fast path (the account's query encoded once) is the documented signing."""
+    fields = {
+        "uuid": uuid,
+        "device_id": device_id,
+        "user_id": user_id,
+        "token": token,
+        "timezone_offset": 28800,
+    }
+    template = query_template(region, **fields)
+    expected = sign(
+        path, query_pairs(region, unix=str(now_ms), **fields), body, now_ms, absolute_origin=origin
+    )
+    assert sign_with(template, path, body, now_ms, absolute_origin=origin) == expected

@@ -57,7 +57,7 @@ def fake_browser(monkeypatch, fake) -> list[str]:
         return BrowserLogin(token=logins[-1], device_id=None, uuid="browser-uuid", user_agent="BrowserUA/1.0")
 
     monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
-    monkeypatch.setattr("g4f_hailuo.provider.browser_login", login)
+    monkeypatch.setattr("g4f_hailuo.accounts.login_flow.browser_login", login)
     return logins
 
 

@@ -359,7 +359,7 @@ def test_a_rejected_file_token_leads_to_one_browser_login_then_the_cache_wins(
         return BrowserLogin(token=logins[-1], device_id=None, uuid=None, user_agent=None)
 
     monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
-    monkeypatch.setattr("g4f_hailuo.provider.browser_login", login)
+    monkeypatch.setattr("g4f_hailuo.accounts.login_flow.browser_login", login)
     assert chat(fake, "one") == fake.reply_for("one", 1)
     assert chat(fake, "two") == fake.reply_for("two", 1)
     assert len(logins) == 1

@@ -25,7 +25,7 @@ from g4f_hailuo._config import Settings
 from g4f_hailuo._errors import error_for_status
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.protocols.agent.errors import base_resp_code, error_for_code
-from g4f_hailuo.protocols.agent.signing import body_text, local_timezone_offset, query_pairs, sign
+from g4f_hailuo.protocols.agent.signing import body_text, local_timezone_offset, query_template, sign_with
 from g4f_hailuo.transport.http import read_body, send_with_retries, url_for
 from g4f_hailuo.transport.sessions import request_timeout
 
@@ -78,29 +78,29 @@ class GenCMissing(ResponseStatusError):
 class AgentSite:
     """One account on one MiniMax Agent site, over ``session``."""
 
-    __slots__ = ("identity", "session", "settings")
+    __slots__ = ("identity", "session", "settings", "status")
 
     def __init__(self, session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> None:
         self.session = session
         self.settings = settings
         self.identity = identity
+        self.status = 0  # the HTTP status of the last answer to ``call`` (0: none yet)
 
     def _signed(
         self, path: str, body: str | None, *, origin: str, with_user: bool = True, stream: bool = False
     ) -> tuple[Any, dict[str, str]]:
         """The URL and headers of one attempt: one clock reading for ``unix`` and the signature."""
         identity, settings = self.identity, self.settings
-        now_ms = time.time_ns() // 1_000_000
-        pairs = query_pairs(
+        template = query_template(
             settings.region,
-            unix=str(now_ms),
             uuid=identity.uuid,
             device_id=identity.device_id or "",
             user_id=identity.real_user_id if with_user else None,
             token=identity.token,
             timezone_offset=_TIMEZONE_OFFSET,
         )
-        signed = sign(path, pairs, body, now_ms, absolute_origin=origin if stream else "")
+        now_ms = time.time_ns() // 1_000_000  # one clock reading: unix and x-timestamp
+        signed = sign_with(template, path, body, now_ms, absolute_origin=origin if stream else "")
         headers = {
             "token": identity.token,
             **signed.headers,
@@ -135,6 +135,7 @@ class AgentSite:
         """A signed JSON call: the answer's object, its ``base_resp``/``statusInfo`` checked."""
         body = body_text(payload) if payload is not None else None
         response = await self._send(method, path, body, with_user=with_user)
+        self.status = response.status
         try:
             if response.status != 200:
                 await raise_for_response(response, path)
@@ -144,8 +145,13 @@ class AgentSite:
         content_type = response.headers.get("Content-Type", "")
         answer = _json_object(raw)
         if answer is None:
-            if _looks_like_html(raw, content_type) and path.startswith(API):
-                raise GenCMissing(f"MiniMax Agent answered {path} with its app page: {_MISSING}")
+            if _looks_like_html(raw, content_type):
+                if path.startswith(API):
+                    raise GenCMissing(f"MiniMax Agent answered {path} with its app page: {_MISSING}")
+                raise ResponseStatusError(
+                    f"MiniMax Agent answered {path} with its app page: the site does not serve this route"
+                    " (check the base URL)"
+                )
             excerpt = _excerpt(raw, content_type)
             raise ResponseError(f"MiniMax Agent answered {path} with something that is not JSON: {excerpt}")
         failed = base_resp_code(answer)
@@ -168,7 +174,7 @@ class AgentSite:
 
 _MISSING = (
     "the site does not serve the MiniMax Agent session API to this account"
-    " (try protocol='matrix' once it is available, or check the base URL)"
+    " (check the base URL, or use protocol='matrix')"
 )
 
 

@@ -7,6 +7,7 @@ query before a URL reaches a log or an error.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable
@@ -14,16 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
-from g4f_hailuo.protocols.signing import md5_hex, sign_request
+from g4f_hailuo.protocols.signing import encode_uri_component, md5_hex, sign_request
 
 __all__ = [
     "SALT",
+    "QueryTemplate",
     "SignedRequest",
     "body_text",
     "canonical_query",
     "local_timezone_offset",
     "query_pairs",
+    "query_template",
     "sign",
+    "sign_with",
     "x_signature",
 ]
 
@@ -128,4 +132,53 @@ def sign(
             "x-signature": x_signature(timestamp, body or ""),
             "yy": sign_request(absolute_origin + path_and_query, body or GET_BODY_SEGMENT, unix),
         },
+    )
+
+
+_UNIX_MARK = "\x00"  # stands for ``unix`` while the template is built; encodes as %00
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTemplate:
+    """An account's query with everything but ``unix`` encoded once, and its
+    ``encodeURIComponent`` too (percent-encoding is per character, so the pieces join)."""
+
+    head: str  # up to ``unix=``
+    tail: str  # after the value of ``unix``
+    head_uri: str
+    tail_uri: str
+
+
+@functools.lru_cache(maxsize=512)
+def query_template(
+    region: str, *, uuid: str, device_id: str, user_id: str | None, token: str, timezone_offset: int
+) -> QueryTemplate:
+    """What :func:`canonical_query` of :func:`query_pairs` gives, split around ``unix``."""
+    pairs = query_pairs(
+        region,
+        unix=_UNIX_MARK,
+        uuid=uuid,
+        device_id=device_id,
+        user_id=user_id,
+        token=token,
+        timezone_offset=timezone_offset,
+    )
+    head, _, tail = canonical_query(pairs).partition(_encode(_UNIX_MARK))
+    return QueryTemplate(head, tail, encode_uri_component(head), encode_uri_component(tail))
+
+
+def sign_with(
+    template: QueryTemplate, path: str, body: str | None, now_ms: int, *, absolute_origin: str = ""
+) -> SignedRequest:
+    """:func:`sign` with the account's :class:`QueryTemplate`: the same result, without
+    encoding the query (the JWT is most of it) on every request."""
+    unix = str(now_ms)
+    timestamp = str(now_ms // 1000)
+    prefix = f"{path}?"
+    target_uri = encode_uri_component(absolute_origin + prefix) + template.head_uri + unix + template.tail_uri
+    body_text = body or ""
+    yy = md5_hex(target_uri + "_" + (body or GET_BODY_SEGMENT) + md5_hex(unix) + "ooui")
+    return SignedRequest(
+        prefix + template.head + unix + template.tail,
+        {"x-timestamp": timestamp, "x-signature": x_signature(timestamp, body_text), "yy": yy},
     )
