@@ -1,4 +1,4 @@
-"""The server half both fake sites share: recording, life cycle, streaming, the thread runner, the CLI.
+"""The server half both fake sites share: recording, life cycle, streaming, the thread runner.
 
 :class:`FakeServerBase` is an aiohttp app on a loopback port that records every request
 (:class:`RecordedRequest`), counts connections and the streams it is writing, plays a
@@ -6,29 +6,42 @@
 client leaves or the server closes), and can be driven from ``async with``, from
 :func:`run_in_thread` (synchronous callers) or from :func:`serve_until_signal` (the command
 line). A subclass provides :meth:`FakeServerBase.app` and the answer to an unknown route.
+
+This module also re-exports, so that both fakes import what they share from one place, the
+request record, response builders and JWT of :mod:`g4f_hailuo.fake.http_helpers` and the
+command-line helpers of :mod:`g4f_hailuo.fake.server_cli`.
 Imports only the standard library, aiohttp and the pure scenario kit.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
-import ipaddress
 import itertools
-import signal
-import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from g4f_hailuo.fake.scenario_kit import Abort, HttpReply, Sleep, StreamPlan, json_bytes
+from g4f_hailuo.fake.http_helpers import (
+    EVENT_STREAM,
+    Headers,
+    RecordedRequest,
+    html_response,
+    http_response,
+    json_response,
+    make_jwt,
+)
+from g4f_hailuo.fake.scenario_kit import Abort, Sleep, StreamPlan
+from g4f_hailuo.fake.server_cli import (
+    Announce,
+    add_server_arguments,
+    is_loopback,
+    refuse_remote,
+    serve_main,
+    serve_until_signal,
+)
 
 __all__ = [
     "EVENT_STREAM",
@@ -48,80 +61,7 @@ __all__ = [
     "serve_until_signal",
 ]
 
-EVENT_STREAM = "text/event-stream; charset=utf-8"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Headers(dict[str, str]):
-    """Header names stored lower-cased; looking one up ignores case (``h["User-Agent"]``)."""
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower())
-
-    def __contains__(self, name: object) -> bool:
-        return super().__contains__(name.lower() if isinstance(name, str) else name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return super().get(name.lower(), default)
-
-
-@dataclass
-class RecordedRequest:
-    """One request as the server saw it. ``headers`` ignores the case of names."""
-
-    method: str
-    path: str
-    raw_path_qs: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    form: dict[str, str] | None = None
-    json: object | None = None
-    signature_ok: bool = False
-    token_ok: bool = False
-    scenario: str | None = None  # chat/message requests: the scenario served (or why it was refused)
-    status: int = 0  # the status answered; 0 while undecided or if the client left first
-    body: bytes = b""  # the raw body (the agent fake keeps it: its signatures cover the raw bytes)
-    rejected: str = ""  # the agent fake: which strict check refused the request ("" if none)
-
-
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json_bytes(payload),
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers,
-    )
-
-
-def html_response(text: str, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=text, content_type="text/html", charset="utf-8")
-
-
-def http_response(reply: HttpReply) -> web.Response:
-    headers = {"Content-Type": reply.content_type, **reply.headers}
-    return web.Response(status=reply.status, body=reply.body, headers=headers)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def make_jwt(secret: bytes, claims: dict[str, Any]) -> str:
-    """An HS256 JWT (unpadded base64url) over ``claims``: shaped like the sites' tokens."""
-    header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
-    body = _b64url(json_bytes(claims))
-    mac = hmac.new(secret, f"{header}.{body}".encode("ascii"), hashlib.sha256).digest()
-    return f"{header}.{body}.{_b64url(mac)}"
 
 
 S = TypeVar("S", bound="FakeServerBase")
@@ -340,75 +280,3 @@ def run_in_thread(factory: Callable[..., S], host: str = "127.0.0.1", port: int 
         raise failure[0]
     fake._thread = (loop, thread)
     return fake
-
-
-# -- command line ------------------------------------------------------------------------------
-
-
-def add_server_arguments(parser: argparse.ArgumentParser, scenario_example: str) -> None:
-    """The options every fake's command line has: where to serve, which scenario, remote or not."""
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--scenario", default="normal", help=f'e.g. "normal" or "{scenario_example}"')
-    parser.add_argument("--no-signature-check", action="store_true", help="accept any signature")
-    parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
-
-
-def refuse_remote(host: str, allow_remote: bool) -> bool:
-    """True (after saying why on stderr) if ``host`` is not loopback and that was not allowed."""
-    if allow_remote or is_loopback(host):
-        return False
-    print(f"refusing to serve on {host!r}: this is a test server (use --allow-remote)", file=sys.stderr)
-    return True
-
-
-Announce = Callable[[str], tuple[str, list[str]]]
-
-
-async def serve_until_signal(fake: FakeServerBase, host: str, port: int, announce: Announce) -> None:
-    """Serve until SIGINT/SIGTERM. ``announce(url)`` gives the banner (for stderr) and the
-    ``NAME=value`` lines (for stdout, which a script may read)."""
-    url = await fake.start(host, port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    banner, lines = announce(url)
-    print(f"{banner}; Ctrl-C to stop", file=sys.stderr)
-    print("\n".join(lines), flush=True)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-        await fake.close()
-
-
-def serve_main(
-    argv: list[str] | None,
-    *,
-    prog: str,
-    description: str,
-    scenario_example: str,
-    add_arguments: Callable[[argparse.ArgumentParser], None],
-    build: Callable[[argparse.Namespace], tuple[FakeServerBase, Announce]],
-) -> int:
-    """A fake's command line: parse (the shared options and ``add_arguments``), refuse a remote
-    host, ``build(args)`` the fake, serve it until a signal. Exit 0, 1 (cannot bind) or 2 (usage)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    add_server_arguments(parser, scenario_example)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    if refuse_remote(args.host, args.allow_remote):
-        return 2
-    try:
-        fake, announce = build(args)
-    except ValueError as exc:
-        print(f"bad --scenario: {exc}", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(serve_until_signal(fake, args.host, args.port, announce))
-    except OSError as exc:
-        print(f"cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    return 0

@@ -3,7 +3,9 @@
 It speaks the protocol of ``hailuo-wire-protocol.md``: the ``token`` header, the ``yy`` signature
 over the raw path+query, the fingerprint query, and the chat reply as an event stream, written
 frame by frame. It imports only the standard library, aiohttp, ``g4f_hailuo.fake`` (the parts
-shared with the agent fake) and ``g4f_hailuo.protocols.hailuo_v4.signing``.
+shared with the agent fake) and ``g4f_hailuo.protocols.hailuo_v4.signing`` (through ``checks``).
+The pages are in ``pages``, the request checks in ``checks``, the replies in ``scenarios``
+(with ``stream_plans`` and ``payloads``) and the command line in ``cli``.
 
 Routes (every ``/v1/api/*`` and ``/v4/api/*`` one needs a token this server issued, then a valid
 signature; failures answer HTTP 401 code 1004, then HTTP 400 code 2):
@@ -49,8 +51,6 @@ Run it by hand::
 
 from __future__ import annotations
 
-import argparse
-import json
 import secrets
 import sys
 import time
@@ -70,15 +70,14 @@ from g4f_hailuo.fake.common import (
     http_response,
     json_response,
     make_jwt,
-    serve_main,
 )
+from g4f_hailuo.fake.hailuo_v4 import pages
 from g4f_hailuo.fake.hailuo_v4 import scenarios as sc
-from g4f_hailuo.protocols.hailuo_v4.signing import chat_body_segment, json_body_segment, sign_request
+from g4f_hailuo.fake.hailuo_v4.checks import CHAT_PATH, read_body, signature_ok
+from g4f_hailuo.fake.hailuo_v4.cli import main
 
 __all__ = ["FakeHailuo", "Headers", "RecordedRequest", "main", "run_in_thread"]
 
-CHAT_PATH = "/v4/api/chat/msg"
-_FINGERPRINT_KEYS = ("device_platform", "app_id", "version_code", "uuid", "unix")
 _CHAT_FIELDS = ("characterID", "msgContent", "chatID")
 
 
@@ -224,8 +223,8 @@ class FakeHailuo(FakeServerBase):
             else:
                 account = self._account_for(request.headers.get("token"))
                 record.token_ok = account is not None
-                segment = await self._read_body(request, record)
-                record.signature_ok = self._signature_ok(request, segment, needs_device_id)
+                segment = await read_body(request, record)
+                record.signature_ok = signature_ok(request, segment, needs_device_id)
                 if account is None:
                     response = json_response(sc.AUTH_ERROR_BODY, 401)
                 elif self.check_signature and not record.signature_ok:
@@ -237,40 +236,14 @@ class FakeHailuo(FakeServerBase):
 
         return endpoint
 
-    async def _read_body(self, request: web.Request, record: RecordedRequest) -> str:
-        """Read the body into ``record`` and return its signature segment."""
-        if request.path == CHAT_PATH:
-            try:
-                posted = list((await request.post()).items())
-            except ValueError:  # a broken multipart body: no fields, hence a 400 later
-                posted = []
-            form = {k: v if isinstance(v, str) else getattr(v, "filename", "") for k, v in posted}
-            record.form = form
-            return _chat_segment(form)
-        text = await request.text() if request.body_exists else ""
-        if text:
-            try:
-                record.json = json.loads(text)
-            except ValueError:
-                record.json = None
-        return json_body_segment(text)
-
-    def _signature_ok(self, request: web.Request, segment: str, needs_device_id: bool) -> bool:
-        query = request.query
-        required = _FINGERPRINT_KEYS + (("device_id",) if needs_device_id else ())
-        if any(key not in query for key in required):
-            return False
-        expected = sign_request(request.raw_path, segment, query["unix"])
-        return request.headers.get("yy", "") == expected
-
     async def _home(self, request: web.Request, record: RecordedRequest) -> web.Response:
         if self.login_as is not None:
             guest = self.issue_token(name="guest", anonymous=True)
-            return html_response(_home_with_login(self.login_as, self.login_delay, guest))
-        return html_response(sc.HOME_PAGE)
+            return html_response(pages.home_with_login(self.login_as, self.login_delay, guest))
+        return html_response(pages.HOME_PAGE)
 
     async def _login_page(self, request: web.Request, record: RecordedRequest) -> web.Response:
-        return html_response(_LOGIN_PAGE.replace("@DELAY@", str(int(self.login_delay * 1000))))
+        return html_response(pages.login_page(self.login_delay))
 
     async def _login_submit(self, request: web.Request, record: RecordedRequest) -> web.Response:
         name = str((await request.post()).get("name") or "").strip()[:40] or "tester"
@@ -281,11 +254,7 @@ class FakeHailuo(FakeServerBase):
         account.devices[client_uuid] = device_id
         self.logins.append({"token": token, "uuid": client_uuid, "device_id": device_id, "name": name})
         stored = {"_token": token, "USER_HARD_WARE_INFO": device_id, "UNIQUE_USER_ID": client_uuid}
-        script = "".join(f"localStorage.setItem({_js(k)}, {_js(v)});" for k, v in stored.items())
-        return html_response(
-            '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Logged in</title></head>'
-            f"<body>Logged in.<script>{script}location.replace('/');</script></body></html>"
-        )
+        return html_response(pages.logged_in_page(stored))
 
     async def _user_info(
         self, request: web.Request, record: RecordedRequest, account: _Account
@@ -375,46 +344,6 @@ class FakeHailuo(FakeServerBase):
             account.replying -= 1
 
 
-def _chat_segment(form: dict[str, str]) -> str:
-    """The chat message's signature segment from the multipart fields as received."""
-    return chat_body_segment(
-        form.get("characterID", ""), form.get("msgContent", ""), form.get("chatID", ""), form.get("form", "")
-    )
-
-
-def _js(value: str) -> str:
-    """A JavaScript string literal, safe inside a <script> element."""
-    return json.dumps(value).replace("</", "<\\/")
-
-
-def _home_with_login(name: str, delay: float, guest_token: str) -> str:
-    """The home page as the site serves it: a visitor without a token gets a guest's
-    (``user.isAnonymous``) at once; one holding a guest's is sent to log in."""
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hailuo AI (fake)</title>'
-        '</head><body><div id="root">Hailuo AI - fake server for tests</div><script>'
-        f"if (!localStorage.getItem('_token')) localStorage.setItem('_token', {_js(guest_token)});"
-        "function isGuest(token) { try {"
-        " var claims = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');"
-        " return JSON.parse(atob(claims)).user.isAnonymous === true; } catch (e) { return false; } }"
-        "if (isGuest(localStorage.getItem('_token'))) setTimeout(function () {"
-        f" location.href = '/login?as=' + encodeURIComponent({_js(name)}); }}, {int(delay * 1000)});"
-        "</script></body></html>"
-    )
-
-
-_LOGIN_PAGE = (
-    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Log in - Hailuo AI (fake)</title>'
-    '</head><body><form id="login" method="post" action="/login">'
-    '<label>Name <input id="name" name="name" autocomplete="off"></label>'
-    '<button id="submit" type="submit">Log in</button></form><script>'
-    "var who = new URLSearchParams(location.search).get('as');"
-    "if (who) setTimeout(function () { document.getElementById('name').value = who;"
-    " document.getElementById('login').requestSubmit(); }, @DELAY@);"
-    "</script></body></html>"
-)
-
-
 def run_in_thread(*, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> FakeHailuo:
     """Start a :class:`FakeHailuo` on its own event loop in a daemon thread; ``.stop()`` ends it.
 
@@ -422,41 +351,6 @@ def run_in_thread(*, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> F
     ``FakeHailuo``. Returns once ``url`` is set.
     """
     return common.run_in_thread(FakeHailuo, host, port, **kwargs)
-
-
-# -- command line ------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None, prog: str = "python -m g4f_hailuo.fake.hailuo_v4.server") -> int:
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--exclusive-accounts", action="store_true", help="one reply at a time per token")
-
-    def build(args: argparse.Namespace) -> tuple[FakeHailuo, common.Announce]:
-        fake = FakeHailuo(
-            scenario=args.scenario,
-            check_signature=not args.no_signature_check,
-            exclusive_accounts=args.exclusive_accounts,
-        )
-        token = fake.issue_token()
-
-        def announce(url: str) -> tuple[str, list[str]]:
-            banner = f"fake Hailuo server on {url} (scenario: {fake.scenario})"
-            return banner, [
-                f"HAILUOAI_BASE_URL={url}",
-                f"HAILUOAI_API_KEY={token}",
-                "HAILUOAI_PROTOCOL=hailuo-v4",
-            ]
-
-        return fake, announce
-
-    return serve_main(
-        argv,
-        prog=prog,
-        description="Serve a fake Hailuo AI web chat on a loopback port (for tests and offline demos).",
-        scenario_example="giant_line size=2000000",
-        add_arguments=add_arguments,
-        build=build,
-    )
 
 
 if __name__ == "__main__":
