@@ -3,7 +3,7 @@
 ``g4f gui`` runs with the plugin installed, not imported; the fake Hailuo server
 runs in this process and reaches g4f through ``HAILUOAI_BASE_URL``.
 
-Three layers:
+Two layers here:
 
 - **The GUI's backend (always; offline).** The requests g4f's chat page makes
   (``/backend-api/v2/providers``, ``/backend-api/v2/models/<provider>``, and
@@ -12,17 +12,8 @@ Three layers:
 - **g4f gui's provider pages in headless Chromium (always; offline).** Those
   pages are rendered by the server, so they work without the network.
   Playwright drives Debian's ``chromium`` (no browser download).
-- **The chat page in headless Chromium, when g4f's web front-end is at hand.**
-  g4f does not ship it (its wheels hold no HTML or JavaScript since 0.5.1.x,
-  2025): ``g4f gui`` downloads the pages from GitHub/jsDelivr at request time,
-  and the page loads ``https://g4f.dev/dist/js/providers.json`` before it asks
-  the local server for providers, so offline it lists no local provider at all.
-  The test runs ``g4f gui`` where ``./g4f.dev`` is a checkout of
-  https://github.com/gpt4free/g4f.dev (g4f's server then serves the pages from
-  it), answers the page's requests for ``https://g4f.dev/dist/...`` from the
-  same checkout and refuses every other request off loopback. Point
-  ``G4F_GUI_FRONTEND`` at the checkout; without it this test is skipped, also
-  under ``G4F_HAILUO_E2E=required``: no registry carries the page.
+- The chat page itself (g4f.dev's front-end, in a real browser, for both protocols) is
+  ``tests/test_gui_chat_page.py``.
 
 Screenshots go to ``artifacts/screenshots/`` (or ``$G4F_HAILUO_SCREENSHOTS``).
 """
@@ -48,7 +39,6 @@ require_modules("flask", "asgiref", hint='pip install "g4f[gui]" (flask[async])'
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 PROJECT = Path(__file__).resolve().parents[2]
-FRONTEND_ENV = "G4F_GUI_FRONTEND"
 SCREENSHOTS = Path(os.environ.get("G4F_HAILUO_SCREENSHOTS") or PROJECT / "artifacts" / "screenshots")
 CHROMIUM = os.environ.get("G4F_HAILUO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -62,27 +52,13 @@ CHROMIUM_ARGS = [
 BAD_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.not-issued-by-this-server"
 
 
-def frontend_dir() -> Path | None:
-    """A checkout of gpt4free/g4f.dev (g4f's web front-end), if one is configured."""
-    value = os.environ.get(FRONTEND_ENV, "").strip()
-    if not value:
-        return None
-    path = Path(value).expanduser().resolve()
-    if not (path / "chat" / "index.html").is_file() or not (path / "dist" / "js" / "chat.v1.js").is_file():
-        pytest.fail(f"{FRONTEND_ENV}={value} is not a checkout of gpt4free/g4f.dev (no chat/index.html)")
-    return path
-
-
 @pytest.fixture(scope="module")
 def gui(hailuo: FakeHailuo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[G4FProcess]:
-    """``g4f gui`` on loopback; run where ``./g4f.dev`` is the front-end checkout, when there is one."""
+    """``g4f gui`` on loopback."""
     root = tmp_path_factory.mktemp("g4f-gui")
     home = make_home(root)
     work = root / "work"
     work.mkdir()
-    frontend = frontend_dir()
-    if frontend is not None:
-        (work / "g4f.dev").symlink_to(frontend, target_is_directory=True)
     with start_gui(
         home, isolated_env(home, {"HAILUOAI_BASE_URL": hailuo.url, "HAILUOAI_BROWSER_LOGIN": "0"}), cwd=work
     ) as server:
@@ -156,7 +132,7 @@ def test_provider_list_shows_hailuo_from_the_plugin(gui: G4FProcess) -> None:
     assert len(entries) == 1, "the plugin's entry replaces g4f's built-in one"
     (entry,) = entries
     assert entry["label"] == "Hailuo AI"
-    assert entry["auth"] is True and entry["login_url"] == "https://www.hailuo.ai"
+    assert entry["auth"] is True and entry["login_url"] == "https://agent.minimax.io"  # the Agent site
     # HAILUOAI_BROWSER_LOGIN=0 (a server without a browser): the page shows the key box
     assert entry["login"] is False and entry["nodriver"] is False
 
@@ -250,7 +226,7 @@ def test_provider_pages_in_a_real_browser(gui: G4FProcess) -> None:
             page.goto(f"{gui.url}/providers", wait_until="domcontentloaded")
             card = page.locator(".provider-card", has=page.locator(".provider-name", has_text="HailuoAI"))
             card.scroll_into_view_if_needed()
-            assert "https://www.hailuo.ai" in card.inner_text()
+            assert "https://agent.minimax.io" in card.inner_text()
             card.screenshot(path=str(SCREENSHOTS / "providers-card.png"))
             card.get_by_text("Details").click()
             page.wait_for_url(f"{gui.url}/providers/HailuoAI")
@@ -261,92 +237,3 @@ def test_provider_pages_in_a_real_browser(gui: G4FProcess) -> None:
             page.screenshot(path=str(SCREENSHOTS / "provider-detail.png"), full_page=True)
         finally:
             browser.close()
-
-
-def test_chat_in_a_real_browser(gui: G4FProcess, hailuo: FakeHailuo, token: str) -> None:
-    frontend = frontend_dir()
-    if frontend is None:
-        reason = (
-            f"g4f's web front-end is not shipped with g4f: set {FRONTEND_ENV} to a checkout of "
-            "https://github.com/gpt4free/g4f.dev to run the browser test"
-        )
-        # Always a skip, even under G4F_HAILUO_E2E=required: no package registry carries
-        # the page, so no set-up step can install it (scripts/test picks up shared/g4f.dev).
-        pytest.skip(reason)
-    browser_or_skip()  # a configured front-end without Playwright or Chromium: fails under required
-    from playwright.sync_api import Route, sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    refused: list[str] = []
-
-    def offline(route: Route) -> None:
-        """Loopback passes; g4f.dev's static files come from the checkout; the rest is refused."""
-        url = route.request.url
-        if url.startswith(gui.url):
-            route.continue_()
-            return
-        match = re.match(r"https://g4f\.dev/(dist/[^?#]+)", url)
-        local = frontend / match.group(1) if match else None
-        if local is not None and local.is_file() and frontend in local.resolve().parents:
-            route.fulfill(path=str(local))
-            return
-        refused.append(url)
-        route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860})
-            context.route("**/*", offline)
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            page.goto(f"{gui.url}/chat/", wait_until="domcontentloaded")
-            # Where the page keeps what is typed into a provider's key box (appStorage
-            # "<provider>-api_key"); it sends it as the request's api_key.
-            page.evaluate(f"localStorage.setItem('HailuoAI-api_key', {json.dumps(token)})")
-            page.evaluate("localStorage.setItem('simulateTyping', 'false')")
-            page.reload(wait_until="domcontentloaded")
-
-            option = page.locator("#provider option[value='HailuoAI']")
-            option.wait_for(state="attached")
-            assert "Hailuo AI" in option.inner_text()
-            page.screenshot(path=str(SCREENSHOTS / "01-provider-list.png"))
-
-            page.select_option("#provider", "HailuoAI")
-            page.locator("#model option").first.wait_for(state="attached")
-            send(page, "Hello from Chromium")
-            wait_for_text(page, hailuo.reply_for("Hello from Chromium", 1))
-            page.wait_for_function("document.title.includes('Hello from Chromium')")
-            page.screenshot(path=str(SCREENSHOTS / "02-first-reply-and-title.png"))
-
-            send(page, "And once more")
-            wait_for_text(page, hailuo.reply_for("And once more", 2))
-            page.screenshot(path=str(SCREENSHOTS / "03-second-reply.png"))
-            (chat_id, messages), *others = hailuo.chats(token).items()
-            assert not others and messages == ["Hello from Chromium", "And once more"]
-            sent = [
-                r.form["chatID"] for r in hailuo.chat_requests() if r.form and r.headers.get("token") == token
-            ]
-            assert sent == ["0", chat_id], "the second message must continue the same Hailuo chat"
-
-            page.evaluate(f"localStorage.setItem('HailuoAI-api_key', {json.dumps(BAD_TOKEN)})")
-            page.locator(".new_convo").first.click()
-            send(page, "Is anybody there?")
-            last = page.locator("#chatBody .message").last
-            last.get_by_text("An error occurred").wait_for()
-            assert "Hailuo answered HTTP 401" in last.inner_text()
-            last.locator("input[name='HailuoAI[api_key]']").wait_for(state="attached")  # the key box
-            page.screenshot(path=str(SCREENSHOTS / "04-auth-prompt.png"))
-        finally:
-            browser.close()
-    assert token not in gui.log() and BAD_TOKEN not in gui.log()
-    assert all(not url.startswith("http://127.0.0.1") for url in refused)
-
-
-def send(page: Any, text: str) -> None:
-    page.fill("#userInput", text)
-    page.click("#sendButton")
-
-
-def wait_for_text(page: Any, text: str) -> None:
-    page.locator("#chatBody .message .content_inner", has_text=text).last.wait_for()

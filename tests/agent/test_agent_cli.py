@@ -1,0 +1,78 @@
+"""``g4f-hailuo chat`` under the Agent protocol (the default) and its ``--protocol`` option, run as
+a subprocess (``python -m g4f_hailuo``) against the fake Agent site, in an isolated home."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _g4f_processes import isolated_env, make_home
+from g4f_hailuo.cli import EXIT_AUTH, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
+from g4f_hailuo.fake.agent.server import FakeAgent
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+
+def run_cli(
+    home: Path, key: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m g4f_hailuo ARGS`` with ``key`` as HAILUOAI_API_KEY, in an isolated ``home``."""
+    argv = [sys.executable, "-m", "g4f_hailuo", *args]
+    environment = isolated_env(home, {"HAILUOAI_API_KEY": key, **(env or {})})
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return make_home(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("options", "env"),
+    [
+        pytest.param([], {}, id="by-default"),
+        pytest.param(
+            ["--protocol", "agent"], {"HAILUOAI_PROTOCOL": "hailuo-v4"}, id="option-over-environment"
+        ),
+    ],
+)
+def test_chat_answers_with_the_agent_protocol(
+    home: Path, agent: FakeAgent, agent_token: str, agent_key: str, options: list[str], env: dict[str, str]
+) -> None:
+    done = run_cli(home, agent_key, "chat", "-m", "hi", "--base-url", agent.url, *options, env=env)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert done.stdout == agent.reply_for("hi", 1) + "\n"
+    assert len(agent.message_requests()) == 1
+    assert agent_token not in done.stdout + done.stderr
+
+
+def test_protocol_hailuo_v4_against_the_agent_site_fails_clearly(
+    home: Path, agent: FakeAgent, agent_token: str, agent_key: str
+) -> None:
+    done = run_cli(home, agent_key, "chat", "-m", "hi", "--base-url", agent.url, "--protocol", "hailuo-v4")
+    # The /v4 routes get the Agent site's app page (a new device) or a 401: Hailuo "failing" or
+    # the token refused, never a crash or an answer.
+    assert done.returncode in (EXIT_AUTH, EXIT_UNAVAILABLE), done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith("g4f-hailuo chat: Hailuo answered "), done.stderr
+    assert "Traceback" not in done.stderr
+    assert not agent.message_requests(), "the /v4 chat never reaches the Agent routes"
+    assert agent_token not in done.stderr
+
+
+def test_an_unknown_protocol_is_a_usage_error(home: Path, agent: FakeAgent, agent_key: str) -> None:
+    done = run_cli(home, agent_key, "chat", "-m", "hi", "--base-url", agent.url, "--protocol", "matrix-v9")
+    assert done.returncode == EXIT_USAGE
+    assert "invalid choice: 'matrix-v9'" in done.stderr
+    assert not agent.requests
