@@ -60,6 +60,16 @@ def known_device(settings: Settings, identity: Identity) -> Identity:
     return dataclasses.replace(identity, device_id=device_id)
 
 
+async def agent_account_info(settings: Settings, identity: Identity) -> tuple[Identity, dict[str, Any]]:
+    """MiniMax Agent: the account's ids as the provider keeps them (realUserID remembered or asked
+    once, the numeric device id), then its plan and credits (``get_membership_info``)."""
+    from g4f_hailuo.protocols.base import protocol_for
+
+    protocol = protocol_for(settings.protocol)
+    identity = await protocol.establish(identity, settings)
+    return identity, await protocol.quota(identity, settings)
+
+
 async def account_info(settings: Settings, identity: Identity) -> tuple[Identity, dict[str, Any]]:
     """Ask Hailuo who the token is (``user/info``). A token without a known device
     (``known_device``) gets one registered first, remembered as the provider does."""

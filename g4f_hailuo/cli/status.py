@@ -1,14 +1,15 @@
-"""``g4f-hailuo status``: who is logged in, until when, and whether Hailuo still accepts the
-token; as text or JSON, never a token."""
+"""``g4f-hailuo status``: who is logged in, until when, whether the site still accepts the
+token and (MiniMax Agent) the plan and credits left; as text or JSON, never a token."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from g4f_hailuo.cli.account import account_info, claims_user, current_logins, known_device
+from g4f_hailuo.cli.account import account_info, agent_account_info, claims_user, current_logins, known_device
 from g4f_hailuo.cli.common import (
     EXIT_AUTH,
     EXIT_OK,
@@ -40,7 +41,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Show the accounts the provider would use (from the first source that has any: "
             f"{TOKEN_ENV}, HAILUOAI_API_KEY in the .env of g4f's cookies dir, the login cache, "
             ".har or cookie files there): each account, its token's expiry (from its claims) and "
-            "whether Hailuo still accepts it (user/info). Never shows a token. Exits 3 when an "
+            "whether the site still accepts it (user/info; MiniMax Agent: the plan and the credits "
+            "left, get_membership_info). Never shows a token. Exits 3 when an "
             "account needs a new login, 4 when Hailuo could not be asked."
         ),
     )
@@ -57,6 +59,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "logged_in": bool(identities),
         "site": settings.origin,
         "region": settings.region,
+        "protocol": settings.protocol,
     }
     if not identities:
         return _status_done(args, report, NOT_LOGGED_IN, EXIT_AUTH)
@@ -83,7 +86,6 @@ def _account_status(
     args: argparse.Namespace, settings: Settings, identity: Identity
 ) -> tuple[dict[str, Any], list[str], int]:
     """One account's report (never its token), its lines of text and its exit code."""
-    from g4f.errors import G4FError
 
     identity = known_device(settings, identity)
     user = claims_user(identity)
@@ -109,18 +111,15 @@ def _account_status(
         return report, [_account_line(report), expiry], EXIT_AUTH
     if args.offline:
         return report, [_account_line(report), expiry], EXIT_OK
+    if settings.protocol != "hailuo-v4":
+        return _agent_status(settings, identity, report, expiry)
     started = time.monotonic()
-    try:
-        with Spinner(f"asking {settings.origin} whether the token is alive"):
-            identity, info = run_checked(account_info(settings, identity), settings)
-    except CommandError as error:
-        report["error"] = str(error)
-        return report, [_account_line(report), expiry, f"Alive: unknown ({error})"], error.code
-    except G4FError as error:
-        code = exit_code_for(error)
-        report.update(live=False if code == EXIT_AUTH else None, error=describe(error))
-        verdict = "no, Hailuo rejected the token" if code == EXIT_AUTH else "unknown"
-        return report, [_account_line(report), expiry, f"Alive: {verdict} ({describe(error)})"], code
+    answer, failed = _ask_site(
+        settings, report, expiry, "whether the token is alive", account_info(settings, identity)
+    )
+    if failed is not None:
+        return failed
+    identity, info = answer
     report.update(
         live=True,
         name=info.get("nickName") or report["name"],
@@ -130,6 +129,68 @@ def _account_status(
     elapsed = (time.monotonic() - started) * 1000
     alive = f"Alive: yes (user/info answered in {elapsed:.0f} ms from {settings.origin})"
     return report, [_account_line(report), expiry, alive], EXIT_OK
+
+
+_Status = tuple[dict[str, Any], list[str], int]
+
+
+def _ask_site(
+    settings: Settings, report: dict[str, Any], expiry: str, what: str, call: Coroutine[Any, Any, Any]
+) -> tuple[Any, _Status | None]:
+    """``call``'s answer, or the account's failed status: a transport problem, or the site's
+    refusal (``live`` False for an auth error)."""
+    from g4f.errors import G4FError
+
+    try:
+        with Spinner(f"asking {settings.origin} {what}"):
+            return run_checked(call, settings), None
+    except CommandError as error:
+        report["error"] = str(error)
+        return None, (report, [_account_line(report), expiry, f"Alive: unknown ({error})"], error.code)
+    except G4FError as error:
+        code = exit_code_for(error)
+        report.update(live=False if code == EXIT_AUTH else None, error=describe(error))
+        site = "Hailuo" if settings.protocol == "hailuo-v4" else "MiniMax Agent"
+        verdict = f"no, {site} rejected the token" if code == EXIT_AUTH else "unknown"
+        return None, (report, [_account_line(report), expiry, f"Alive: {verdict} ({describe(error)})"], code)
+
+
+def _agent_status(
+    settings: Settings, identity: Identity, report: dict[str, Any], expiry: str
+) -> tuple[dict[str, Any], list[str], int]:
+    """MiniMax Agent: alive when it answers with the account's plan and credits. The realUserID
+    is personal: never shown, like the token."""
+    report["user_id"] = None
+    started = time.monotonic()
+    call = agent_account_info(settings, identity)
+    answer, failed = _ask_site(settings, report, expiry, "for the account's credits", call)
+    if failed is not None:
+        return failed
+    identity, credits = answer
+    report.update(live=True, device_id=identity.device_id, **credits)
+    elapsed = (time.monotonic() - started) * 1000
+    lines = [
+        _account_line(report),
+        expiry,
+        f"Alive: yes (answered in {elapsed:.0f} ms from {settings.origin})",
+    ]
+    plan = credits.get("plan") or ("free" if credits.get("free_plan") else None)
+    if plan or "credits" in credits:
+        left = f"{credits['credits']:g} credits left" if "credits" in credits else "credits unknown"
+        extra = [
+            f"{credits[k]:g} {w}"
+            for k, w in (
+                ("daily_gift_credits", "daily gift"),
+                ("free_credits", "free"),
+                ("purchased_credits", "purchased"),
+            )
+            if k in credits
+        ]
+        lines.append(f"Plan: {plan or 'unknown'}; {left}" + (f" ({', '.join(extra)})" if extra else ""))
+    if credits.get("credits_expire_at"):
+        report["credits_expire_at"] = when(credits["credits_expire_at"])
+        lines.append(f"Credits expire: {report['credits_expire_at']}")
+    return report, lines, EXIT_OK
 
 
 def _in_words(seconds: float) -> str:

@@ -3,6 +3,7 @@ a subprocess (``python -m g4f_hailuo``) against the fake Agent site, in an isola
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,43 @@ def test_an_unknown_protocol_is_a_usage_error(home: Path, agent: FakeAgent, agen
     assert done.returncode == EXIT_USAGE
     assert "invalid choice: 'matrix-v9'" in done.stderr
     assert not agent.requests
+
+
+def test_status_shows_plan_and_credits_never_the_token_or_user_id(tmp_path):
+    from g4f_hailuo.fake.agent.server import run_in_thread
+
+    fake = run_in_thread()
+    try:
+        token = fake.issue_token()
+        fake.set_credits(token, 432)
+        home = make_home(tmp_path)
+        env = isolated_env(home, {"HAILUOAI_API_KEY": fake.api_key(token), "HAILUOAI_BASE_URL": fake.url})
+        for extra in ([], ["--json"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "g4f_hailuo", "status", *extra],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            shown = done.stdout + done.stderr
+            assert token not in shown and fake.real_user_id(token) not in shown
+            if extra:
+                (account,) = json.loads(done.stdout)["accounts"]
+                assert account["credits"] == 432 and account["live"] is True and account["plan"] == "Free"
+            else:
+                assert "Alive: yes" in done.stdout and "Plan: Free; 432 credits left" in done.stdout
+        fake.revoke(token)
+        done = subprocess.run(
+            [sys.executable, "-m", "g4f_hailuo", "status"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 3 and "Alive: no, MiniMax Agent rejected the token" in done.stdout
+    finally:
+        fake.stop()
