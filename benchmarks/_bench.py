@@ -27,6 +27,7 @@ class Workload:
     scenario: str
     replies: int  # measured replies per client (one at a time), or at once when concurrent
     concurrent: bool = False
+    target: float = CPU_VS_BARE  # the plugin's CPU per reply at most this times the bare reader's
 
     @property
     def chars(self) -> int:
@@ -81,15 +82,25 @@ def messages(prompt: str) -> list[dict[str, str]]:
 
 
 def plugin_client(url: str, protocol: str) -> Reply:
-    """This package through its g4f entry point, every chunk g4f would get."""
-    from g4f_hailuo.provider import HailuoAI
+    """This package through g4f's own front door, ``g4f.ChatCompletion.create_async(provider=
+    "HailuoAI", stream=True)`` (g4f's per-call work included), every chunk g4f gives."""
+    import g4f
+    from g4f import debug
+
+    debug.version_check = False  # g4f would ask PyPI for its newest version on the first call
 
     async def reply(key: str, prompt: str) -> tuple[float, int]:
         started = time.perf_counter()
         first = 0.0
         chars = 0
-        async for chunk in HailuoAI.create_async_generator(
-            "MiniMax", messages(prompt), api_key=key, base_url=url, protocol=protocol
+        async for chunk in g4f.ChatCompletion.create_async(
+            "MiniMax",
+            messages(prompt),
+            provider="HailuoAI",
+            stream=True,
+            api_key=key,
+            base_url=url,
+            protocol=protocol,
         ):
             if isinstance(chunk, str) and chunk:
                 if not first:
@@ -262,8 +273,8 @@ def target_line(target: str, mark: str, detail: str) -> None:
     print(f"  {target:44} {mark:4} ({detail})")
 
 
-def cpu_vs_bare_target(row: dict[str, Result], target: str) -> None:
-    """PASS/MISS: the plugin's CPU per reply at most ``CPU_VS_BARE`` times the bare reader's."""
+def cpu_vs_bare_target(row: dict[str, Result], target: str, bound: float = CPU_VS_BARE) -> None:
+    """PASS/MISS: the plugin's CPU per reply at most ``bound`` times the bare reader's."""
     plugin, bare = row["plugin"], row["bare"]
     if plugin.error or not plugin.cpu:
         target_line(target, "MISS", f"the plugin {plugin.error or 'ran no round'}")
@@ -271,4 +282,4 @@ def cpu_vs_bare_target(row: dict[str, Result], target: str) -> None:
         target_line(target, "n/a", f"the bare reader {bare.error or 'ran no round'}")
     else:
         times = plugin.cpu_ms() / bare.cpu_ms()
-        target_line(target, "PASS" if times <= CPU_VS_BARE else "MISS", f"{times:.2f}x")
+        target_line(target, "PASS" if times <= bound else "MISS", f"{times:.2f}x")

@@ -112,7 +112,14 @@ class Identity:
 
     @classmethod
     def from_token(cls, token: str, user_agent: str | None = None) -> Identity:
-        """The identity of a bare JWT or of ``<realUserID>+<JWT>``."""
+        """The identity of a bare JWT or of ``<realUserID>+<JWT>``. The same token gives the same
+        (immutable) identity: a given token is read again on every request."""
+        if cls is Identity:
+            return _identity_of_token(token, user_agent)
+        return cls._from_token(token, user_agent)
+
+    @classmethod
+    def _from_token(cls, token: str, user_agent: str | None) -> Identity:
         real_user_id, token = split_user_token(token)
         claims = jwt_claims(token)
         return cls(
@@ -157,3 +164,6 @@ class Identity:
             if isinstance(real_user_id, (str, int)) and str(real_user_id).isdigit()
             else base.real_user_id,
         )
+
+
+_identity_of_token = functools.lru_cache(maxsize=1024)(Identity._from_token)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from urllib.parse import quote, urlencode
 
 from g4f_hailuo.accounts.identity import Identity
-from g4f_hailuo.protocols.hailuo_v4.signing import sign_request
+from g4f_hailuo.protocols.signing import encode_uri_component, md5_hex
 
 __all__ = ["fingerprint_query", "now_unix", "request_headers", "signed_target"]
 
@@ -50,22 +51,37 @@ def now_unix() -> str:
 
 
 def fingerprint_query(region: str, identity: Identity, unix: str, *, with_device: bool = True) -> str:
+    return _static_query(region, identity.uuid, identity.device_id if with_device else None) + unix
+
+
+@functools.lru_cache(maxsize=512)
+def _static_query(region: str, client_uuid: str, device_id: str | None) -> str:
+    """The query up to the value of ``unix`` (always last): the same for every request of an
+    account, so it is encoded once."""
     head, browser = (_CN_FINGERPRINT, _CN_BROWSER) if region == "cn" else (_INTL_FINGERPRINT, _INTL_BROWSER)
-    pairs: list[tuple[str, str]] = [*head, ("uuid", identity.uuid)]
-    if with_device and identity.device_id:
-        pairs.append(("device_id", identity.device_id))
+    pairs: list[tuple[str, str]] = [*head, ("uuid", client_uuid)]
+    if device_id:
+        pairs.append(("device_id", device_id))
     pairs.extend(browser)
-    pairs.append(("unix", unix))
-    return urlencode(pairs, quote_via=quote)
+    return urlencode(pairs, quote_via=quote) + "&unix="
+
+
+@functools.lru_cache(maxsize=512)
+def _encoded_prefix(path: str, static_query: str) -> str:
+    return encode_uri_component(f"{path}?{static_query}")
 
 
 def signed_target(
     path: str, region: str, identity: Identity, body_segment: str, *, with_device: bool = True
 ) -> tuple[str, str]:
-    """``(path?query, yy)``: the exact string to send and its signature."""
+    """``(path?query, yy)``: the exact string to send and its signature. The same as
+    ``sign_request(path_and_query, body_segment, unix)``; the constant part of the signed text
+    is encoded once per account and path (percent-encoding works character by character)."""
     unix = now_unix()
-    path_and_query = f"{path}?{fingerprint_query(region, identity, unix, with_device=with_device)}"
-    return path_and_query, sign_request(path_and_query, body_segment, unix)
+    static = _static_query(region, identity.uuid, identity.device_id if with_device else None)
+    path_and_query = f"{path}?{static}{unix}"
+    encoded = _encoded_prefix(path, static) + unix  # digits need no encoding
+    return path_and_query, md5_hex(encoded + "_" + body_segment + md5_hex(unix) + "ooui")
 
 
 def request_headers(
