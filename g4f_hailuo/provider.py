@@ -295,10 +295,10 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     ) -> AsyncResult:
         """Pick an account, then chat.
 
-        The accounts come from the first source that has any (``_token_sources``):
+        The accounts come from the first source that has any (``accounts.token_sources``):
         ``api_key``, HAILUOAI_API_KEY, ``.env`` (used as given, never written to
         disk), the cached browser login(s), ``.har``/export files. Each account
-        serves one reply at a time (``_accounts``); a conversation stays on the
+        serves one reply at a time (``accounts.pool``); a conversation stays on the
         account that made it. An account the site refuses (HTTP 401, code 22)
         leaves the pool and the reply moves to another one; with no account left
         (and none given explicitly), one browser login is tried, never more."""

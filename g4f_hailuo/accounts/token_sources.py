@@ -7,14 +7,14 @@
    and ``g4f gui`` load that file into the environment themselves (when
    python-dotenv is installed); it is read here too, so that a plain script
    sees the same token. Only this one variable is read from it;
-4. the cached browser login(s) (``auth_g4f_hailuo.json``, see ``_auth_cache``);
+4. the cached browser login(s) (``auth_g4f_hailuo.json``, see ``auth_cache``);
 5. ``*.har`` files and localStorage / cookie exports (``*.json``) in the cookies
    dir (its top level): per ``.har`` the newest ``token`` header of a Hailuo
    request, per export its ``_token`` entry. Guest tokens (claims
    ``user.isAnonymous``) are skipped: they are no login. A file that cannot be
    read is skipped with a debug log line.
 
-Several tokens form a pool (see ``_accounts``). Sources 1-3 are *explicit*:
+Several tokens form a pool (see ``pool``). Sources 1-3 are *explicit*:
 used as given, never written to disk, never replaced by a browser login.
 """
 

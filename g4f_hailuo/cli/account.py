@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def current_logins(settings: Settings) -> tuple[str, list[Identity]]:
-    """The accounts the provider would use and where they come from (``_token_sources``:
+    """The accounts the provider would use and where they come from (``accounts.token_sources``:
     HAILUOAI_API_KEY, the .env of g4f's cookies dir, the login cache, .har/cookie files)."""
     from g4f_hailuo.accounts.token_sources import find_tokens
 
@@ -34,7 +34,7 @@ def known_device(settings: Settings, identity: Identity) -> Identity:
     every ``status`` would give the account a new upstream device each run. Used instead, with
     no request: a cached login of the same account on this site (the device its login
     registered, or its browser reported), else the device remembered for the account
-    (``_devices``, shared with the provider).
+    (``accounts.devices``, shared with the provider).
     """
     if identity.device_id is not None:
         return identity
