@@ -14,11 +14,15 @@ __all__ = [
     "AGENT",
     "AGENT_REGIONS",
     "BROWSER_LOGIN_ENV",
+    "DELETE_CHATS_ENV",
     "HAILUO_V4",
+    "LEASE_SCOPES",
     "MATRIX",
     "PROTOCOLS",
     "REGIONS",
+    "LeaseSettings",
     "Settings",
+    "lease_settings",
     "resolve_settings",
     "seconds_setting",
     "settings_as_kwargs",
@@ -49,7 +53,9 @@ DEFAULT_CONNECT_TIMEOUT = 30.0
 DEFAULT_READ_TIMEOUT = 120.0
 DEFAULT_RETRIES = 2
 BROWSER_LOGIN_ENV = "HAILUOAI_BROWSER_LOGIN"
+DELETE_CHATS_ENV = "HAILUOAI_DELETE_CHATS"
 _OFF = frozenset({"0", "false", "off", "no"})
+_ON = frozenset({"1", "true", "on", "yes"})
 
 
 def switched_off(variable: str) -> bool:
@@ -67,6 +73,7 @@ class Settings:
     retries: int
     protocol: str
     stream_origin: str  # where an Agent turn streams from ("" under hailuo-v4)
+    delete_after: bool = False  # delete the chat on the site once its answer is whole
 
 
 def _protocol(value: str | None) -> str:
@@ -139,6 +146,17 @@ def _retries(value: object) -> int:
     return count
 
 
+def _switch(name: str, value: object, env: str) -> bool:
+    """An off-by-default switch: the keyword argument, else the environment variable ``env``."""
+    raw = value if value not in (None, "") else os.environ.get(env, "")
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _ON or text in _OFF or not text:
+        return text in _ON
+    raise BadRequestError(f"{name} must be true or false (1/0, on/off), not {raw!r}")
+
+
 def resolve_settings(
     *,
     base_url: str | None = None,
@@ -149,6 +167,7 @@ def resolve_settings(
     retries: object = None,
     protocol: str | None = None,
     stream_url: str | None = None,
+    delete_after: object = None,
 ) -> Settings:
     """Keyword arguments win over environment variables, which win over defaults.
 
@@ -178,10 +197,20 @@ def resolve_settings(
         retries=_retries(retries),
         protocol=protocol_name,
         stream_origin=stream,
+        delete_after=_switch("delete_after", delete_after, DELETE_CHATS_ENV),
     )
 
 
-SETTING_NAMES = ("base_url", "region", "timeout", "stream_timeout", "retries", "protocol", "stream_url")
+SETTING_NAMES = (
+    "base_url",
+    "region",
+    "timeout",
+    "stream_timeout",
+    "retries",
+    "protocol",
+    "stream_url",
+    "delete_after",
+)
 
 
 def settings_from(kwargs: dict[str, Any], *, pop: bool = False, proxy: str | None = None) -> Settings:
@@ -201,4 +230,40 @@ def settings_as_kwargs(settings: Settings) -> dict[str, Any]:
         "retries": settings.retries,
         "protocol": settings.protocol,
         "stream_url": settings.stream_origin or None,
+        "delete_after": settings.delete_after,
     }
+
+
+# -- who shares the accounts: one reply per account in this process, on this machine or in Redis ---------
+
+LEASES_ENV = "HAILUOAI_LEASES"
+LEASE_URL_ENV = "HAILUOAI_LEASE_URL"
+LEASE_TTL_ENV = "HAILUOAI_LEASE_TTL"
+PROCESS, MACHINE, REDIS = "process", "machine", "redis"
+LEASE_SCOPES = (MACHINE, PROCESS, REDIS)
+DEFAULT_LEASE_TTL = 10.0
+_LEASE_URL_SCHEMES = ("redis", "rediss", "unix")
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    scope: str  # PROCESS, MACHINE (file locks in the cookies dir) or REDIS
+    url: str | None  # the Redis URL (REDIS only)
+    ttl: float  # seconds a Redis lease (or a waiting request) outlives its holder without renewal
+
+
+def lease_settings(scope: str | None = None, url: str | None = None, ttl: object = None) -> LeaseSettings:
+    """HAILUOAI_LEASES (``machine``, the default; ``process``; ``redis``, implied by a URL),
+    HAILUOAI_LEASE_URL (``redis://``, ``rediss://`` or ``unix://``) and HAILUOAI_LEASE_TTL."""
+    url = (url if url is not None else os.environ.get(LEASE_URL_ENV, "")).strip() or None
+    name = (scope if scope is not None else os.environ.get(LEASES_ENV, "")).strip().lower()
+    name = name or (REDIS if url else MACHINE)
+    if name not in LEASE_SCOPES:
+        raise BadRequestError(f"{LEASES_ENV} must be 'machine', 'process' or 'redis', not {name!r}")
+    if name == REDIS and url is None:
+        raise BadRequestError(f"{LEASES_ENV}=redis needs {LEASE_URL_ENV} (e.g. redis://127.0.0.1:6379/0)")
+    if name != REDIS and url is not None:
+        raise BadRequestError(f"{LEASE_URL_ENV} puts the leases in Redis: leave {LEASES_ENV} unset, not {name!r}")
+    if url is not None and urlsplit(url).scheme not in _LEASE_URL_SCHEMES:  # never echo it: a password
+        raise BadRequestError(f"{LEASE_URL_ENV} must start with redis://, rediss:// or unix://")
+    return LeaseSettings(name, url, seconds_setting(LEASE_TTL_ENV, ttl, LEASE_TTL_ENV, DEFAULT_LEASE_TTL))

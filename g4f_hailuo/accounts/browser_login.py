@@ -2,10 +2,19 @@
 
 Opens the site in Chrome/Chromium with a fresh, temporary profile, waits until
 the user has logged in (``localStorage._token`` holds a token that is not a
-guest's: claims ``user.isAnonymous``), then reads the device identity the site
-stored (``USER_HARD_WARE_INFO``, ``UNIQUE_USER_ID``) and the browser's user
-agent, closes the browser and deletes the profile. One deadline bounds it all:
-starting the browser, loading the page and the wait.
+guest's: claims ``user.isAnonymous``), then reads what the site stored beside it
+and the browser's user agent and cookies, closes the browser and deletes the
+profile. One deadline bounds it all: starting the browser, loading the page and
+the wait.
+
+What is read depends on the site (``agent``):
+
+- the Hailuo ``/v4`` site: ``USER_HARD_WARE_INFO`` (the device id) and ``UNIQUE_USER_ID``;
+- the MiniMax Agent site: ``_token`` (the JWT, or JSON holding it in ``token``),
+  ``user_detail_agent`` (JSON: ``realUserID``), ``UNIQUE_USER_ID`` and the tab's
+  ``sessionStorage.tab_device_id`` (numeric). The site may store these a moment after
+  the token: they are waited for briefly, and a missing one is left to the protocol
+  (``user/info`` for the realUserID, a made-up device id).
 
 nodriver is used directly rather than through g4f's helpers: g4f >= 8.8 drives
 its own CDP client, which shares one browser per profile and places headful
@@ -17,13 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from g4f.errors import MissingAuthError, MissingRequirementsError
@@ -38,12 +48,14 @@ __all__ = [
     "browser_login_available",
     "find_browser",
     "storage_value",
+    "token_value",
 ]
 
 DEFAULT_LOGIN_TIMEOUT = 300.0  # seconds; what g4f's GUI allows its Login button
 _POLL_SECONDS = 0.25
 _EVALUATE_SECONDS = 5.0
 _STOP_SECONDS = 10.0
+_SETTLE_SECONDS = 2.0  # how long the Agent site may take to store the rest after the token
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "msedge")
 _STANDARD_PATHS = (
     "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
@@ -72,6 +84,12 @@ _READ_STORAGE = (
     " device: localStorage.getItem('USER_HARD_WARE_INFO'),"
     " uuid: localStorage.getItem('UNIQUE_USER_ID'), ua: navigator.userAgent})"
 )
+_READ_AGENT_STORAGE = (
+    "JSON.stringify({token: localStorage.getItem('_token'),"
+    " detail: localStorage.getItem('user_detail_agent'),"
+    " device: sessionStorage.getItem('tab_device_id'),"
+    " uuid: localStorage.getItem('UNIQUE_USER_ID'), ua: navigator.userAgent})"
+)
 NO_NODRIVER = 'Browser login needs the browser extra: pip install "g4f-hailuo[browser]"'
 NO_BROWSER = (
     "Browser login needs Chrome or Chromium, and none was found: install one"
@@ -85,6 +103,8 @@ class BrowserLogin:
     device_id: str | None
     uuid: str | None
     user_agent: str | None
+    real_user_id: str | None = None  # MiniMax Agent's realUserID (user_detail_agent)
+    cookies: dict[str, str] = field(default_factory=dict)  # the site's, name -> value (HttpOnly too)
 
     def __repr__(self) -> str:  # never show the token
         return f"BrowserLogin(device_id={self.device_id!r}, uuid={self.uuid!r})"
@@ -127,9 +147,12 @@ async def browser_login(
     proxy: str | None = None,
     timeout: float = DEFAULT_LOGIN_TIMEOUT,
     headless: bool = False,
+    agent: bool = False,
 ) -> BrowserLogin:
     """Open ``url`` in a browser window and wait, at most ``timeout`` seconds
-    (starting the browser and loading the page included), for the user to log in."""
+    (starting the browser and loading the page included), for the user to log in.
+
+    ``agent``: the site is MiniMax Agent's (its storage keys), else Hailuo's ``/v4``."""
     if importlib.util.find_spec("nodriver") is None:
         raise MissingRequirementsError(NO_NODRIVER)
     executable = find_browser()
@@ -143,11 +166,11 @@ async def browser_login(
     profile = tempfile.mkdtemp(prefix="g4f-hailuo-login-")
     started: list[Any] = []  # the browser, once nodriver hands it over
     try:
-        login = _start_and_wait(executable, args, profile, url, headless, started)
+        login = _start_and_wait(executable, args, profile, url, headless, agent, started)
         return await asyncio.wait_for(login, timeout)
     except asyncio.TimeoutError:
         raise MissingAuthError(
-            f"No Hailuo login within {timeout:g} s in the browser window"
+            f"No {_site_name(agent)} login within {timeout:g} s in the browser window"
             " (log in on the site's page, or allow more time with login_timeout / HAILUOAI_LOGIN_TIMEOUT)"
         ) from None
     finally:
@@ -158,8 +181,12 @@ async def browser_login(
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def _site_name(agent: bool) -> str:
+    return "MiniMax Agent" if agent else "Hailuo"
+
+
 async def _start_and_wait(
-    executable: str, args: list[str], profile: str, url: str, headless: bool, started: list[Any]
+    executable: str, args: list[str], profile: str, url: str, headless: bool, agent: bool, started: list[Any]
 ) -> BrowserLogin:
     import nodriver
 
@@ -177,25 +204,49 @@ async def _start_and_wait(
             " G4F_BROWSER_EXECUTABLE_PATH to another Chrome/Chromium"
         ) from None
     started.append(browser)
-    return await _wait_for_login(browser, url)
+    return await _wait_for_login(browser, url, agent)
 
 
-async def _wait_for_login(browser: Any, url: str) -> BrowserLogin:
-    """Poll the page's localStorage until it holds a login (the caller bounds the wait)."""
+async def _wait_for_login(browser: Any, url: str, agent: bool) -> BrowserLogin:
+    """Poll the page's storage until it holds a login (the caller bounds the wait); on the
+    Agent site, then briefly until the realUserID and the device id are there too."""
     page = await browser.get(url)
+    script = _READ_AGENT_STORAGE if agent else _READ_STORAGE
+    clock = asyncio.get_running_loop().time
+    settled_at: float | None = None  # when the wait for the rest ends, once a token is there
     while True:
         if _exited(browser):
-            raise MissingAuthError("The browser was closed before the Hailuo login finished")
-        try:
-            stored = await asyncio.wait_for(page.evaluate(_READ_STORAGE), _EVALUATE_SECONDS)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a page being replaced (navigation) cannot answer for a moment
-            stored = None
-        found = _parse(stored)
+            raise MissingAuthError(f"The browser was closed before the {_site_name(agent)} login finished")
+        found = _parse(await _evaluate(page, script))
         if found is not None:
-            return found
+            settled_at = clock() + _SETTLE_SECONDS if settled_at is None else settled_at
+            if not agent or (found.real_user_id and found.device_id) or clock() >= settled_at:
+                return dataclasses.replace(found, cookies=await _cookies(page, url))
         await asyncio.sleep(_POLL_SECONDS)
+
+
+async def _evaluate(page: Any, script: str) -> object:
+    try:
+        return await asyncio.wait_for(page.evaluate(script), _EVALUATE_SECONDS)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # a page being replaced (navigation) cannot answer for a moment
+        return None
+
+
+async def _cookies(page: Any, url: str) -> dict[str, str]:
+    """The browser's cookies for ``url`` (HttpOnly ones too); none when they cannot be read."""
+    try:
+        import nodriver
+
+        found = await asyncio.wait_for(
+            page.send(nodriver.cdp.network.get_cookies(urls=[url])), _EVALUATE_SECONDS
+        )
+        return {cookie.name: cookie.value for cookie in found if isinstance(cookie.value, str)}
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # an older nodriver, a page going away: the login stands without them
+        return {}
 
 
 def _registered_with(profile: str) -> list[Any]:
@@ -255,15 +306,38 @@ def storage_value(value: Any) -> str | None:
     return text or None
 
 
+def token_value(value: Any) -> str | None:
+    """A stored ``_token`` as the JWT: plain, JSON-quoted, or JSON holding it in ``token``."""
+    text = storage_value(value)
+    if text is None or not text.startswith("{"):
+        return text
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        return None
+    return storage_value(loaded.get("token")) if isinstance(loaded, dict) else None
+
+
+def _real_user_id(detail: Any) -> str | None:
+    """``realUserID`` of the Agent site's ``user_detail_agent`` (JSON text)."""
+    # Imported here: token_sources imports this module.
+    from g4f_hailuo.accounts.token_sources import _agent_user_id
+
+    return _agent_user_id(detail)
+
+
 def _parse(stored: object) -> BrowserLogin | None:
-    """The login in the page's storage; ``None`` while there is none, or only a guest's."""
+    """The login in the page's storage; ``None`` while there is none, or only a guest's.
+
+    ``device`` is the site's device id (``USER_HARD_WARE_INFO`` or ``tab_device_id``);
+    ``detail`` (the Agent site only) is ``user_detail_agent``."""
     try:
         values = json.loads(stored) if isinstance(stored, str) else None
     except ValueError:
         return None
     if not isinstance(values, dict):
         return None
-    token = storage_value(values.get("token"))
+    token = token_value(values.get("token"))
     if not token or token in ("null", "undefined") or is_guest_token(token):
         return None
     device = storage_value(values.get("device"))
@@ -272,4 +346,5 @@ def _parse(stored: object) -> BrowserLogin | None:
         device_id=device if device and device.isdigit() else None,
         uuid=storage_value(values.get("uuid")),
         user_agent=values.get("ua") if isinstance(values.get("ua"), str) and values.get("ua") else None,
+        real_user_id=_real_user_id(values.get("detail")),
     )

@@ -1,5 +1,8 @@
 """The browser login as the provider runs it: one window per site at a time for every request
-that needs one, the login checked against the site, then cached."""
+that needs one, the login checked against the site, then cached.
+
+The site is the selected protocol's origin: the MiniMax Agent site (``agent``, ``matrix``), whose
+login brings the realUserID and the tab's numeric device id, or the Hailuo ``/v4`` site."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 from g4f.errors import MissingAuthError, MissingRequirementsError
 from g4f.providers.response import AuthResult
 
-from g4f_hailuo._config import Settings, seconds_setting, settings_as_kwargs
+from g4f_hailuo._config import HAILUO_V4, Settings, seconds_setting, settings_as_kwargs
 from g4f_hailuo._errors import HOW_TO_LOGIN
 from g4f_hailuo.accounts.browser_login import DEFAULT_LOGIN_TIMEOUT, browser_login
 from g4f_hailuo.accounts.identity import Identity
@@ -23,7 +26,8 @@ __all__ = ["browser_identity", "log_in"]
 async def browser_identity(
     establish: Callable[[Identity, Settings], Awaitable[Identity]], settings: Settings, kwargs: dict[str, Any]
 ) -> Identity:
-    """A browser login (bounded wait), with the browser's device identity, checked against the site."""
+    """A browser login (bounded wait), with the browser's device identity, checked against the site
+    (``establish``: under the Agent protocols it also fills in a realUserID the page did not hold)."""
     found = await browser_login(
         settings.origin,
         proxy=settings.proxy,
@@ -31,8 +35,9 @@ async def browser_identity(
             "login_timeout", kwargs.get("login_timeout"), LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT
         ),
         headless=bool(kwargs.get("headless", False)),
+        agent=settings.protocol != HAILUO_V4,
     )
-    identity = identity_from(found.token, found.uuid, found.device_id, found.user_agent)
+    identity = identity_from(found.token, found.uuid, found.device_id, found.user_agent, found.real_user_id)
     return await establish(identity, settings)
 
 

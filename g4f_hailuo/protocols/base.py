@@ -4,22 +4,28 @@ A protocol makes an account ready (``establish``: the ids it needs, checked agai
 site), names its models (``resolve_model``, before any request) and runs one reply on
 one account (``reply``: g4f chunks). The provider never sees the wire. Protocol modules
 are imported on first use, so a process that speaks one never loads the other.
+
+Two helpers the protocols share: :func:`say_once` (a debug line once per process) and
+:func:`delete_quietly` (the ``delete_after`` clean-up, which never fails a whole answer).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from g4f.errors import BadRequestError, ModelNotFoundError
+import aiohttp
+from g4f import debug
+from g4f.errors import BadRequestError, G4FError, ModelNotFoundError
 
 from g4f_hailuo._config import AGENT, HAILUO_V4, MATRIX, Settings
 from g4f_hailuo.accounts.identity import Identity
 
-__all__ = ["ChatProtocol", "protocol_for"]
+__all__ = ["ChatProtocol", "delete_quietly", "protocol_for", "say_once"]
 
 V4_MODEL = "MiniMax"
 _V4_ALIASES = frozenset({"", "auto", "minimax", "hailuo", "hailuoai"})
@@ -61,8 +67,26 @@ def protocol_for(name: str) -> ChatProtocol:
         turn = importlib.import_module("g4f_hailuo.protocols.hailuo_v4.turn")
         return ChatProtocol(HAILUO_V4, turn.establish, turn.reply, _v4_model, turn.quota)
     if name == MATRIX:
-        raise BadRequestError(
-            "protocol 'matrix' (MiniMax Agent's older polling API) is not available yet:"
-            " use 'agent' (the default) or 'hailuo-v4'"
-        )
-    raise BadRequestError(f"Unknown protocol {name!r}: use 'agent' or 'hailuo-v4'")
+        turn = importlib.import_module("g4f_hailuo.protocols.matrix.turn")
+        return ChatProtocol(MATRIX, turn.establish, turn.reply, _agent_model, turn.quota)
+    raise BadRequestError(f"Unknown protocol {name!r}: use 'agent', 'matrix' or 'hailuo-v4'")
+
+
+_said: set[str] = set()
+
+
+def say_once(line: str) -> None:
+    """``line`` in g4f's debug log, the first time only (per process)."""
+    if line not in _said:
+        _said.add(line)
+        debug.log(line)
+
+
+async def delete_quietly(what: str, delete: Awaitable[None]) -> None:
+    """Run ``delete`` (``delete_after``: the chat, once its answer is whole); a failure is a debug
+    line, never an error: the answer the user has is good."""
+    try:
+        await delete
+    except (G4FError, asyncio.TimeoutError, aiohttp.ClientError) as error:
+        said = " ".join(str(error).split())[:200]
+        debug.log(f"HailuoAI: could not delete the {what} chat ({type(error).__name__}: {said}); it stays")

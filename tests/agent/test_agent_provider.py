@@ -10,7 +10,6 @@ import g4f
 import pytest
 from g4f.client import AsyncClient
 from g4f.errors import (
-    BadRequestError,
     CloudflareError,
     MissingAuthError,
     ModelNotFoundError,
@@ -163,12 +162,6 @@ def test_the_live_model_list_is_offered_after_config(agent, agent_key):
 def test_an_unknown_model_fails_before_any_request(agent, agent_key):
     with pytest.raises(ModelNotFoundError, match="MiniMax-M3"):
         ask(agent, agent_key, "hi", model="gpt-4o")
-    assert agent.requests == []
-
-
-def test_matrix_is_a_clear_bad_request(agent, agent_key):
-    with pytest.raises(BadRequestError, match="matrix"):
-        ask(agent, agent_key, "hi", protocol="matrix")
     assert agent.requests == []
 
 

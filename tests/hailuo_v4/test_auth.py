@@ -37,7 +37,7 @@ def fake_browser(monkeypatch, fake):
         return BrowserLogin(token=logins[-1], device_id=None, uuid=None, user_agent="BrowserUA/1.0")
 
     monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
-    monkeypatch.setattr("g4f_hailuo.provider.browser_login", login)
+    monkeypatch.setattr("g4f_hailuo.accounts.login_flow.browser_login", login)
     return logins
 
 
@@ -112,7 +112,7 @@ def test_a_browser_that_cannot_start_is_a_missing_login_for_the_caller(fake, mon
         raise MissingRequirementsError("Could not start the browser /usr/bin/chromium (FileNotFoundError)")
 
     monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
-    monkeypatch.setattr("g4f_hailuo.provider.browser_login", cannot_start)
+    monkeypatch.setattr("g4f_hailuo.accounts.login_flow.browser_login", cannot_start)
     with pytest.raises(MissingAuthError, match="browser login cannot run: Could not start") as raised:
         g4f.ChatCompletion.create(model="", messages=[user("hi")], provider="HailuoAI", base_url=fake.url)
     assert "HAILUOAI_API_KEY" in str(raised.value)
@@ -198,7 +198,7 @@ def test_relogin_that_is_also_rejected_fails_without_looping(fake, token, monkey
         return BrowserLogin(token=token, device_id="123456789012345678", uuid=None, user_agent=None)
 
     monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
-    monkeypatch.setattr("g4f_hailuo.provider.browser_login", login)
+    monkeypatch.setattr("g4f_hailuo.accounts.login_flow.browser_login", login)
     with pytest.raises(MissingAuthError) as raised:
         g4f.ChatCompletion.create(model="", messages=[user("x")], provider="HailuoAI", base_url=fake.url)
     assert len(calls) == 1 and token not in str(raised.value)
@@ -251,7 +251,7 @@ def test_concurrent_requests_without_a_login_share_one_browser_login(fake, monke
         return BrowserLogin(token=logins[-1], device_id=None, uuid=None, user_agent=None)
 
     monkeypatch.setattr("g4f_hailuo.provider.browser_login_available", lambda: True)
-    monkeypatch.setattr("g4f_hailuo.provider.browser_login", slow_login)
+    monkeypatch.setattr("g4f_hailuo.accounts.login_flow.browser_login", slow_login)
 
     async def ask(n: int) -> str:
         chunks = [
@@ -310,7 +310,7 @@ def test_two_login_clicks_at_once_open_one_browser_window_at_a_time(fake, monkey
         open_windows.pop()
         return BrowserLogin(token=fake.issue_token(), device_id=None, uuid=None, user_agent=None)
 
-    monkeypatch.setattr("g4f_hailuo.provider.browser_login", slow_login)
+    monkeypatch.setattr("g4f_hailuo.accounts.login_flow.browser_login", slow_login)
 
     async def two_clicks():
         return await asyncio.gather(HailuoAI.login(base_url=fake.url), HailuoAI.login(base_url=fake.url))

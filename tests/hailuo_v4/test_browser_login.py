@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import glob
 import importlib.util
 import json
 import os
 import stat
 import sys
-import tempfile
 import time
 import types
 from collections.abc import Iterator
@@ -30,34 +28,20 @@ import pytest
 from aiohttp import web
 from g4f.errors import MissingAuthError, MissingRequirementsError
 
+from _browser import LOGIN_TIMEOUT, login_profiles, need_real_browser
 from g4f_hailuo.accounts import browser_login as _browser_login
 from g4f_hailuo.accounts.browser_login import browser_login, find_browser
 from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo, run_in_thread
 from g4f_hailuo.provider import HailuoAI
-
-LOGIN_TIMEOUT = 30  # seconds: generous for a slow CI machine; a login here takes about 1 s
 
 
 def user(text: str) -> dict[str, str]:
     return {"role": "user", "content": text}
 
 
-def _missing() -> str | None:
-    if importlib.util.find_spec("nodriver") is None:
-        return "nodriver is not installed (pip install nodriver, or the package's browser extra)"
-    if find_browser() is None:
-        return "no Chrome/Chromium found (apt-get install -y chromium)"
-    return None
-
-
 @pytest.fixture
 def real_browser() -> None:
-    missing = _missing()
-    if missing is None:
-        return
-    if os.environ.get("G4F_HAILUO_E2E") == "required":
-        pytest.fail(f"the browser login test cannot run: {missing}")
-    pytest.skip(f"the browser login test needs a real browser: {missing}")
+    need_real_browser()
 
 
 @pytest.fixture
@@ -68,10 +52,6 @@ def site() -> Iterator[FakeHailuo]:
         yield server
     finally:
         server.stop()
-
-
-def login_profiles() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "g4f-hailuo-login-*")))
 
 
 def test_login_in_chromium_is_cached_and_then_chats_with_that_identity(real_browser, site):

@@ -37,6 +37,8 @@ from aiohttp import web
 from g4f_hailuo.fake import common
 from g4f_hailuo.fake.agent import scenarios as sc
 from g4f_hailuo.fake.agent.checks import SESSION_NOT_FOUND, Rejection, check_request
+from g4f_hailuo.fake.agent.matrix import add_matrix_routes
+from g4f_hailuo.fake.agent.pages import add_login_pages
 from g4f_hailuo.fake.agent.state import (
     DEFAULT_MODEL,
     MODELS,
@@ -84,7 +86,7 @@ class FakeAgent(FakeServerBase):
     ``region`` ("intl" or "cn") is the only region whose tokens it accepts; ``clock`` (seconds,
     like ``time.time``; an attribute too) is what the signed ``unix`` must be within 300 s of and
     what token expiry is measured on; ``scenario`` is the default for every turn;
-    ``check_signature=False`` skips the signature check (only).
+    ``check_signature=False`` skips the signature check (only); ``login_*`` and ``logins``: :mod:`.pages`.
     """
 
     def __init__(
@@ -95,6 +97,10 @@ class FakeAgent(FakeServerBase):
         clock: Callable[[], float] = time.time,
         check_signature: bool = True,
         secret: str | None = None,
+        login_as: str | None = None,
+        login_delay: float = 0.2,
+        login_omits: tuple[str, ...] = (),
+        session_routes: bool | str = True,
     ) -> None:
         super().__init__(scenario)
         self.region = check_region(region)
@@ -102,6 +108,9 @@ class FakeAgent(FakeServerBase):
         self.check_signature = check_signature
         self._secret = (secret or secrets.token_hex(16)).encode("utf-8")
         self._accounts: dict[str, AgentAccount] = {}
+        self.login_as, self.login_delay, self.login_omits = login_as, login_delay, frozenset(login_omits)
+        self.logins: list[dict[str, str]] = []
+        self.session_routes = session_routes  # False / "404": /minimax-cloud is missing (.matrix)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -213,6 +222,8 @@ class FakeAgent(FakeServerBase):
         routes.add_post(f"{API}/session/{{sid}}/message", self._route(self._message, needs_config=True))
         routes.add_get(f"{API}/session/{{sid}}/message", self._route(self._session))
         routes.add_post(MEMBERSHIP, self._route(self._membership))
+        add_login_pages(self, routes)  # GET / and the login flow (.pages)
+        add_matrix_routes(self, app)  # the Gen A chat routes and the session_routes switch (.matrix)
         return app
 
     def unmatched(self, request: web.Request, error: web.HTTPException) -> web.Response:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from g4f_hailuo.fake.common import make_jwt
 from g4f_hailuo.fake.scenario_kit import chat_title
+
+if TYPE_CHECKING:
+    from g4f_hailuo.fake.agent.matrix import MatrixChat
 
 __all__ = [
     "AGENT_ID_BASE",
@@ -120,6 +123,7 @@ class AgentAccount:
     running: int = 0  # turns streaming now (a second one gets "chat is running")
     turns: int = 0  # turns accepted (recorded in a session)
     sessions: dict[str, AgentSession] = field(default_factory=dict)
+    chats: dict[str, MatrixChat] = field(default_factory=dict)  # Gen A chats (.matrix)
 
     def agent_ids(self) -> list[str]:
         return [agent["name"] for agent in self.agents]

@@ -6,6 +6,8 @@
 - **site state** (:func:`prepare`): ``GET /config`` (it also initialises a new account on the
   site and lists the live models), then the agent list (``mavis``, else ``general``, else the
   first). Kept per process, least recently used first out.
+- **the fallback** (:func:`move_to_matrix`, :func:`speaks_matrix`): an account whose session
+  routes are missing speaks the older polling API (protocol ``matrix``) for the rest of the process.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ __all__ = [
     "establish",
     "forget",
     "live_models",
+    "move_to_matrix",
     "prepare",
     "real_user_id_of",
     "remember_ids",
+    "speaks_matrix",
     "user_info",
 ]
 
@@ -48,6 +52,7 @@ class AccountState:
     agent_id: str | None = None
     models: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    matrix: bool = False  # the session routes are missing: replies go to the polling API
 
 
 _states: OrderedDict[tuple[str, str], AccountState] = OrderedDict()
@@ -83,6 +88,17 @@ def corrected(identity: Identity, origin: str) -> Identity:
     if found is None or found == identity.real_user_id:
         return identity
     return dataclasses.replace(identity, real_user_id=found)
+
+
+def speaks_matrix(origin: str, account: str) -> bool:
+    """Whether this account moved to the polling API (protocol ``matrix``) in this process."""
+    state = _states.get((origin, account))
+    return state is not None and state.matrix
+
+
+def move_to_matrix(origin: str, account: str) -> None:
+    """The site serves no session API to this account: its later replies poll instead."""
+    _state(origin, account).matrix = True
 
 
 def forget(origin: str, account: str) -> None:

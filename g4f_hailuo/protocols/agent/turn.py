@@ -7,15 +7,22 @@ then sends only the newest user message. Before the turn is accepted: an HTTP 40
 checked against ``user/info`` (a changed realUserID is adopted and the turn redone once),
 an uninitialised account is configured again once, a vanished session is replaced by a new
 one with the whole history. After the 200, nothing is ever resent.
+
+**The fallback.** When the session routes are missing for the account (``GenCMissing``: the
+app page with 200, or a 404, before the turn was accepted), the reply is redone over the older
+polling API (``protocols.matrix``) and the account stays there for the rest of the process
+(``account.move_to_matrix``); so does a conversation that the polling API made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import importlib
 import uuid
-from collections.abc import AsyncGenerator
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import aiohttp
 from g4f import debug
@@ -25,21 +32,30 @@ from g4f.providers.helper import format_prompt, get_last_user_message
 from g4f.providers.response import TitleGeneration
 from g4f.typing import Messages
 
-from g4f_hailuo._config import AGENT, Settings
+from g4f_hailuo._config import AGENT, MATRIX, Settings
 from g4f_hailuo._conversation import Conversation, continued_chat
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.protocols.agent import account
-from g4f_hailuo.protocols.agent.client import API, AgentSite, NotConfigured, SessionGone, Unauthorized
+from g4f_hailuo.protocols.agent.client import (
+    API,
+    AgentSite,
+    GenCMissing,
+    NotConfigured,
+    SessionGone,
+    Unauthorized,
+)
 from g4f_hailuo.protocols.agent.frames import TurnReader
 from g4f_hailuo.protocols.agent.models import model_object
+from g4f_hailuo.protocols.base import say_once
 from g4f_hailuo.transport.http import transport_error
 from g4f_hailuo.transport.reply import read_reply
 from g4f_hailuo.transport.sessions import PooledSession
 
-__all__ = ["establish", "quota", "reply"]
+__all__ = ["establish", "open_with_recovery", "quota", "reply"]
 
 IDLE_POLL_SECONDS = 0.25
 _RUNNING = 1
+_T = TypeVar("_T")
 
 
 async def establish(identity: Identity, settings: Settings) -> Identity:
@@ -170,12 +186,54 @@ async def reply(
     settings: Settings,
     *,
     conversation: Any = None,
+    **kwargs: Any,
+) -> AsyncGenerator[Any, None]:
+    """The reply's g4f chunks: ``Conversation`` (+ ``TitleGeneration``), ``Reasoning`` and text
+    deltas, ``Usage``, ``FinishReason``; by the polling API for an account that moved there."""
+    polls = account.speaks_matrix(settings.origin, identity.account)
+    if not polls and continued_chat(conversation, identity.token, MATRIX) is not None:
+        polls = True  # a conversation the polling API made continues there
+    if not polls:
+        yielded = False
+        try:
+            async with contextlib.aclosing(
+                _session_reply(model, messages, identity, settings, conversation=conversation, **kwargs)
+            ) as chunks:
+                async for chunk in chunks:
+                    yielded = True
+                    yield chunk
+            if settings.delete_after:
+                say_once("HailuoAI: delete_after: the session API has no known delete; chats stay")
+            return
+        except GenCMissing as error:
+            if yielded:  # never after the turn was accepted; were it so, nothing is redone
+                raise
+            how = "HTTP 404" if "HTTP 404" in str(error) else "the app page"
+            debug.log(
+                f"HailuoAI: MiniMax Agent answers its session routes with {how} for this account;"
+                " it uses the older polling API (protocol 'matrix') for the rest of this process"
+            )
+            account.move_to_matrix(settings.origin, identity.account)
+    matrix = importlib.import_module("g4f_hailuo.protocols.matrix.turn")  # it imports this module
+    async with contextlib.aclosing(
+        matrix.reply(model, messages, identity, settings, conversation=conversation, **kwargs)
+    ) as chunks:
+        async for chunk in chunks:
+            yield chunk
+
+
+async def _session_reply(
+    model: str,
+    messages: Messages,
+    identity: Identity,
+    settings: Settings,
+    *,
+    conversation: Any = None,
     return_conversation: bool = True,
     reasoning_effort: Any = None,
     **kwargs: Any,
 ) -> AsyncGenerator[Any, None]:
-    """The reply's g4f chunks: ``Conversation`` (+ ``TitleGeneration``), ``Reasoning`` and text
-    deltas, ``Usage``, ``FinishReason``."""
+    """One reply by the session API (Gen C)."""
     chosen = model_object(model, reasoning_effort)
     reader = TurnReader()
 
@@ -189,7 +247,7 @@ async def reply(
     try:
         async with PooledSession(identity.account, settings.proxy) as session:
             site = AgentSite(session, settings, account.corrected(identity, settings.origin))
-            turn = await _open_with_recovery(site, messages, conversation, chosen)
+            turn = await open_with_recovery(site, lambda: _open_turn(site, messages, conversation, chosen))
             try:
                 if return_conversation:
                     yield Conversation(
@@ -211,14 +269,13 @@ async def reply(
         raise transport_error(settings, error, reader.text_length) from error
 
 
-async def _open_with_recovery(
-    site: AgentSite, messages: Messages, conversation: Any, model: dict[str, Any] | None
-) -> _Turn:
-    """Open the turn; recover once from a 401 (``_recheck``) and once from an uninitialised account."""
+async def open_with_recovery(site: AgentSite, open_turn: Callable[[], Awaitable[_T]]) -> _T:
+    """``open_turn()`` (it sends the turn); recover once from a 401 (``_recheck``) and once from an
+    uninitialised account. The polling API (``protocols.matrix``) opens its turns through it too."""
     recovered: set[type[Exception]] = set()
     while True:
         try:
-            return await _open_turn(site, messages, conversation, model)
+            return await open_turn()
         except Unauthorized:
             if Unauthorized in recovered:
                 raise Unauthorized.keeping_account(site) from None

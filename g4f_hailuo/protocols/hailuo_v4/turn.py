@@ -1,5 +1,6 @@
 """One reply of the ``/v4`` chat on one account: the whole history on a new chat, only the
-newest user message when ``conversation`` continues one of this account's."""
+newest user message when ``conversation`` continues one of this account's. With ``delete_after``
+the chat is deleted (``DELETE /v1/api/chat/history/{chatID}``) once its answer is whole."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import aiohttp
 from g4f.errors import BadRequestError, MissingAuthError
 from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.helper import format_prompt, get_last_user_message
+from g4f.providers.response import FinishReason
 from g4f.typing import Messages
 
 from g4f_hailuo._config import HAILUO_V4, Settings
@@ -18,13 +20,16 @@ from g4f_hailuo._conversation import continued_chat
 from g4f_hailuo._errors import HOW_TO_LOGIN
 from g4f_hailuo.accounts import devices
 from g4f_hailuo.accounts.identity import Identity
-from g4f_hailuo.protocols.hailuo_v4.client import ChatStream, fetch_user_info
+from g4f_hailuo.protocols.base import delete_quietly
+from g4f_hailuo.protocols.hailuo_v4.client import ChatStream, call_json, fetch_user_info
 from g4f_hailuo.protocols.hailuo_v4.stream import ReplyInterpreter, ReplyReader
 from g4f_hailuo.transport.http import transport_error
 from g4f_hailuo.transport.reply import read_reply
 from g4f_hailuo.transport.sessions import PooledSession
 
-__all__ = ["establish", "quota", "reply"]
+__all__ = ["delete_chat", "establish", "quota", "reply"]
+
+HISTORY_PATH = "/v1/api/chat/history"
 
 
 async def establish(identity: Identity, settings: Settings) -> Identity:
@@ -95,6 +100,16 @@ async def reply(
             async for chunk in read_reply(
                 response, ReplyReader(interpreter), settings.read_timeout, no_progress
             ):
+                if isinstance(chunk, FinishReason) and settings.delete_after and interpreter.chat_id:
+                    deleting = delete_chat(session, settings, identity, interpreter.chat_id)
+                    await delete_quietly("Hailuo", deleting)
                 yield chunk
     except (asyncio.TimeoutError, aiohttp.ClientError) as error:
         raise transport_error(settings, error, interpreter.text_length) from error
+
+
+async def delete_chat(
+    session: aiohttp.ClientSession, settings: Settings, identity: Identity, chat_id: str
+) -> None:
+    """``DELETE /v1/api/chat/history/{chatID}`` (signed over ``{}``)."""
+    await call_json(session, settings, identity, "DELETE", f"{HISTORY_PATH}/{chat_id}")
