@@ -27,7 +27,7 @@ TOKEN_ENV = "HAILUOAI_API_KEY"
 NOT_LOGGED_IN = f"Not logged in to Hailuo: run `{PROG} login` (or set {TOKEN_ENV})."
 # What --protocol accepts: _config.PROTOCOLS but for "matrix", spelled out here because
 # _config imports g4f, which --help must not.
-PROTOCOL_CHOICES = ("agent", "hailuo-v4")
+PROTOCOL_CHOICES = ("agent", "matrix", "hailuo-v4")
 
 
 class CommandError(Exception):
@@ -96,7 +96,7 @@ def add_site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol",
         choices=PROTOCOL_CHOICES,
-        help="agent = MiniMax Agent, hailuo-v4 = the retired Hailuo chat "
+        help="agent = MiniMax Agent, matrix = its older polling API, hailuo-v4 = the retired Hailuo chat "
         "(default: $HAILUOAI_PROTOCOL, else agent)",
     )
 

@@ -19,9 +19,10 @@ from g4f.errors import (
     ResponseStatusError,
 )
 from g4f.errors import TimeoutError as G4FTimeoutError
-from g4f.providers.response import FinishReason, Reasoning, Usage
+from g4f.providers.response import FinishReason, Reasoning, TitleGeneration, Usage
 
 from g4f_hailuo.fake.agent.server import FakeAgent, run_in_thread
+from g4f_hailuo.fake.scenario_kit import chat_title
 from g4f_hailuo.protocols.agent import account
 from g4f_hailuo.provider import Conversation, HailuoAI
 
@@ -67,7 +68,12 @@ def test_default_protocol_streams_reasoning_text_usage_finish(agent, agent_token
         f"GET {api}/agent",
         f"POST {api}/agent/{chunks[0].characterID}/session",
         f"POST {api}/session/{session_id}/message",
+        f"GET {api}/session/{session_id}",  # the new session's title, once its first answer is whole
     ]
+    (title,) = [c for c in chunks if isinstance(c, TitleGeneration)]
+    assert title.title == chat_title(prompt)  # the fake titles a session by its first message
+    last_text = max(i for i, c in enumerate(chunks) if isinstance(c, str))
+    assert chunks.index(title) > last_text and isinstance(chunks[chunks.index(title) + 1], Usage)
     sent = agent.message_requests()[0]
     assert sent.headers["accept"] == "text/event-stream"
     assert list(json.loads(sent.body)) == ["content", "turn_id", "worktreeMode"]  # default model: none
@@ -94,7 +100,8 @@ def test_three_turns_continue_one_session_with_only_the_newest_message(agent, ag
     assert "first question" in contents[0]
     # A continuation waits until the session is idle: one status look before each later turn.
     assert conversation is not None
-    assert paths(agent).count(f"GET /minimax-cloud/api/v1/session/{conversation.chatID}") == 2
+    # (and one for the title after the first answer)
+    assert paths(agent).count(f"GET /minimax-cloud/api/v1/session/{conversation.chatID}") == 3
     assert [p for p in paths(agent) if p.endswith("/config") or p.endswith("/agent")] == [
         "GET /minimax-cloud/api/v1/config",
         "GET /minimax-cloud/api/v1/agent",
