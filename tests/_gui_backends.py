@@ -122,8 +122,8 @@ class AgentBackend(GuiBackend):
     models = ("MiniMax", *KNOWN_AGENT_MODELS)
     thinking_prompt = "[[scenario:thinking delay=0.15]] Think before you answer about **snails**"
     cjk = "智能体"
-    # The provider asks a new session's title once its first answer is whole.
-    title_turn = 1
+    # The provider reads the session's title before a turn that continues it: the second one.
+    title_turn = 2
 
     def __init__(self) -> None:
         from g4f_hailuo.fake.agent.server import run_in_thread

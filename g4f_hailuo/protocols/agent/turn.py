@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 
 import aiohttp
 from g4f import debug
-from g4f.errors import BadRequestError, G4FError, MissingAuthError, ResponseError
+from g4f.errors import BadRequestError, MissingAuthError, ResponseError
 from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.helper import format_prompt, get_last_user_message
-from g4f.providers.response import FinishReason, TitleGeneration, Usage
+from g4f.providers.response import TitleGeneration
 from g4f.typing import Messages
 
 from g4f_hailuo._config import AGENT, MATRIX, Settings
@@ -101,25 +101,6 @@ async def _create_session(site: AgentSite, state: account.AccountState, model: d
     raise ResponseError("MiniMax Agent did not create a session (no session id, twice)")
 
 
-TITLE_SECONDS = 3.0  # the title is a nicety: a slow answer is not waited for longer
-
-
-async def _title_of(site: AgentSite, session_id: str) -> str | None:
-    """The session's title (``GET /session/{sid}``), or None: never an error, bounded."""
-    try:
-        answer = await asyncio.wait_for(site.call("GET", f"{API}/session/{session_id}"), TITLE_SECONDS)
-    except (G4FError, asyncio.TimeoutError, aiohttp.ClientError) as error:
-        debug.log(f"HailuoAI: no title for the new session ({type(error).__name__})")
-        return None
-    return _title(answer)
-
-
-def _title(answer: dict[str, Any]) -> str | None:
-    session = answer.get("session")
-    title = session.get("title") if isinstance(session, dict) else None
-    return title.strip() if isinstance(title, str) and title.strip() else None
-
-
 async def _wait_until_idle(site: AgentSite, session_id: str) -> str | None:
     """Poll the session until no turn runs in it (bounded by the read timeout); its title."""
     deadline = asyncio.get_running_loop().time() + site.settings.read_timeout
@@ -129,7 +110,8 @@ async def _wait_until_idle(site: AgentSite, session_id: str) -> str | None:
         session = session if isinstance(session, dict) else {}
         status = session.get("status")
         if not (isinstance(status, dict) and status.get("type") == _RUNNING):
-            return _title(answer)
+            title = session.get("title")
+            return title.strip() if isinstance(title, str) and title.strip() else None
         if asyncio.get_running_loop().time() + IDLE_POLL_SECONDS > deadline:
             raise G4FTimeoutError(
                 f"The MiniMax Agent session was still busy with an earlier reply after"
@@ -144,7 +126,6 @@ class _Turn:
     session_id: str
     agent_id: str
     title: str | None
-    new_session: bool = False  # its title is asked once the first answer is whole
 
 
 async def _open_turn(
@@ -165,7 +146,7 @@ async def _open_turn(
     session_id = await _create_session(site, state, model)
     payload = _message(format_prompt(messages), model)
     response = await site.open_stream(f"{API}/session/{session_id}/message", payload)
-    return _Turn(response, session_id, state.agent_id or "", title, new_session=True)
+    return _Turn(response, session_id, state.agent_id or "", title)
 
 
 def _message(content: str, model: dict[str, Any] | None) -> dict[str, Any]:
@@ -278,11 +259,6 @@ async def _session_reply(
                 if turn.title:
                     yield TitleGeneration(turn.title)
                 async for chunk in read_reply(turn.response, reader, settings.read_timeout, no_progress):
-                    if turn.new_session and isinstance(chunk, (Usage, FinishReason)):
-                        turn.new_session = False  # the site titles a session after its first answer
-                        title = await _title_of(site, turn.session_id)
-                        if title:
-                            yield TitleGeneration(title)
                     yield chunk
             finally:
                 if turn.response.content.is_eof():
