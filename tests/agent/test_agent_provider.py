@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import g4f
 import pytest
 from g4f.client import AsyncClient
 from g4f.errors import (
@@ -21,32 +20,13 @@ from g4f.errors import (
 from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.response import FinishReason, Reasoning, TitleGeneration, Usage
 
-from g4f_hailuo.fake.agent.server import FakeAgent, run_in_thread
+from agent.front_door import ask, paths, text_of, thinking_of
+from g4f_hailuo.fake.agent.server import run_in_thread
 from g4f_hailuo.fake.scenario_kit import chat_title
 from g4f_hailuo.protocols.agent import account
 from g4f_hailuo.provider import Conversation, HailuoAI
 
 USER_INFO = "/v1/api/user/info"
-
-
-def ask(agent: FakeAgent, key: str, content: Any, **kwargs: Any) -> Any:
-    messages = [{"role": "user", "content": content}] if isinstance(content, str) else content
-    kwargs.setdefault("model", "MiniMax")
-    return g4f.ChatCompletion.create(
-        messages=messages, provider="HailuoAI", api_key=key, base_url=agent.url, **kwargs
-    )
-
-
-def text_of(chunks: list[Any]) -> str:
-    return "".join(chunk for chunk in chunks if isinstance(chunk, str))
-
-
-def thinking_of(chunks: list[Any]) -> str:
-    return "".join(chunk.token for chunk in chunks if isinstance(chunk, Reasoning) and chunk.token)
-
-
-def paths(agent: FakeAgent) -> list[str]:
-    return [f"{r.method} {r.path}" for r in agent.requests]
 
 
 def test_default_protocol_streams_reasoning_text_usage_finish(agent, agent_token, agent_key):

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
-import g4f
 import pytest
 from g4f.client import AsyncClient
 from g4f.errors import BadRequestError, MissingAuthError, RateLimitError, ResponseStatusError
@@ -18,6 +17,8 @@ from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.helper import format_prompt
 from g4f.providers.response import FinishReason, Reasoning
 
+from agent import front_door
+from agent.front_door import text_of, thinking_of
 from g4f_hailuo._config import resolve_settings
 from g4f_hailuo._conversation import token_fingerprint
 from g4f_hailuo.accounts.identity import Identity
@@ -43,20 +44,9 @@ def fresh_debug_lines() -> Iterator[None]:
 
 
 def ask(agent: FakeAgent, key: str, content: Any, **kwargs: Any) -> Any:
-    messages = [{"role": "user", "content": content}] if isinstance(content, str) else content
-    kwargs.setdefault("model", "MiniMax")
+    """A chat under ``protocol="matrix"`` unless the test says otherwise."""
     kwargs.setdefault("protocol", "matrix")
-    return g4f.ChatCompletion.create(
-        messages=messages, provider="HailuoAI", api_key=key, base_url=agent.url, **kwargs
-    )
-
-
-def text_of(chunks: list[Any]) -> str:
-    return "".join(chunk for chunk in chunks if isinstance(chunk, str))
-
-
-def thinking_of(chunks: list[Any]) -> str:
-    return "".join(c.token for c in chunks if isinstance(c, Reasoning) and c.token and not c.status)
+    return front_door.ask(agent, key, content, **kwargs)
 
 
 def paths(agent: FakeAgent) -> list[str]:
