@@ -9,16 +9,16 @@ after the answer was already whole (``reader.complete``) loses nothing and is no
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 import aiohttp
 from g4f import debug
-from g4f.errors import G4FError
+from g4f.errors import TimeoutError as G4FTimeoutError
 
 from g4f_hailuo.transport.http import ReadWatchdog, finish_body
 
-__all__ = ["BodyReader", "read_reply"]
+__all__ = ["BodyReader", "keep_alives_only", "read_reply"]
 
 
 class BodyReader(Protocol):
@@ -33,18 +33,27 @@ class BodyReader(Protocol):
     @property
     def progressed(self) -> bool: ...  # the last feed carried something besides keep-alives
 
+    @property
+    def text_length(self) -> int: ...  # characters of answer yielded so far
+
     def feed(self, data: bytes) -> Iterator[Any]: ...
 
     def close(self) -> Iterator[Any]: ...
 
 
+def keep_alives_only(site: str, origin: str, read_timeout: float, received: int) -> G4FTimeoutError:
+    """The error of a reply that sent nothing but keep-alives for ``read_timeout`` seconds."""
+    return G4FTimeoutError(
+        f"{site} at {origin} sent only keep-alive frames for {read_timeout:g} s"
+        + (f" after {received} characters: the answer is incomplete" if received else "")
+    )
+
+
 async def read_reply(
-    response: aiohttp.ClientResponse,
-    reader: BodyReader,
-    read_timeout: float,
-    no_progress: Callable[[], G4FError],
+    response: aiohttp.ClientResponse, reader: BodyReader, read_timeout: float, site: str, origin: str
 ) -> AsyncIterator[Any]:
-    """The reply's g4f chunks; aiohttp and asyncio timeouts pass through to the caller."""
+    """The reply's g4f chunks; aiohttp and asyncio timeouts pass through to the caller. ``site``
+    and ``origin`` name the site in a timeout's message."""
     watchdog = ReadWatchdog(response, read_timeout)  # bounds each wait for data
     clock = asyncio.get_running_loop().time
     last_progress = clock()
@@ -62,7 +71,7 @@ async def read_reply(
             if progressed or reader.progressed:
                 last_progress = now
             elif now - last_progress > read_timeout:
-                raise no_progress()
+                raise keep_alives_only(site, origin, read_timeout, reader.text_length)
     except (asyncio.TimeoutError, aiohttp.ClientError) as error:
         if not reader.complete:
             raise

@@ -53,6 +53,7 @@ from g4f_hailuo.transport.sessions import PooledSession
 
 __all__ = ["establish", "open_with_recovery", "quota", "reply"]
 
+SITE = "MiniMax Agent"  # how messages name it
 IDLE_POLL_SECONDS = 0.25
 _RUNNING = 1
 _T = TypeVar("_T")
@@ -237,13 +238,6 @@ async def _session_reply(
     chosen = model_object(model, reasoning_effort)
     reader = TurnReader()
 
-    def no_progress() -> G4FTimeoutError:
-        received = reader.text_length
-        return G4FTimeoutError(
-            f"MiniMax Agent at {settings.origin} sent only keep-alive frames for {settings.read_timeout:g} s"
-            + (f" after {received} characters: the answer is incomplete" if received else "")
-        )
-
     try:
         async with PooledSession(identity.account, settings.proxy) as session:
             site = AgentSite(session, settings, account.corrected(identity, settings.origin))
@@ -258,7 +252,9 @@ async def _session_reply(
                     )
                 if turn.title:
                     yield TitleGeneration(turn.title)
-                async for chunk in read_reply(turn.response, reader, settings.read_timeout, no_progress):
+                async for chunk in read_reply(
+                    turn.response, reader, settings.read_timeout, "MiniMax Agent", settings.origin
+                ):
                     yield chunk
             finally:
                 if turn.response.content.is_eof():

@@ -248,6 +248,10 @@ class ReplyReader:
         """The final message arrived: the answer is whole, even if no end marker follows."""
         return self.interpreter.answer_final
 
+    @property
+    def text_length(self) -> int:
+        return self.interpreter.text_length
+
     def feed(self, data: bytes) -> Iterator[Any]:
         on_event = self.interpreter.on_event
         for event in self._decoder.feed(data):

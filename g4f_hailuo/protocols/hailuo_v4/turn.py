@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 from g4f.errors import BadRequestError, MissingAuthError
-from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.helper import format_prompt, get_last_user_message
 from g4f.providers.response import FinishReason
 from g4f.typing import Messages
@@ -83,13 +82,6 @@ async def reply(
         return_conversation=return_conversation,
     )
 
-    def no_progress() -> G4FTimeoutError:
-        received = interpreter.text_length
-        return G4FTimeoutError(
-            f"Hailuo at {settings.origin} sent only keep-alive frames for {settings.read_timeout:g} s"
-            + (f" after {received} characters: the answer is incomplete" if received else "")
-        )
-
     try:
         async with (
             PooledSession(identity.account, settings.proxy) as session,
@@ -97,9 +89,8 @@ async def reply(
                 session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
             ) as response,
         ):
-            async for chunk in read_reply(
-                response, ReplyReader(interpreter), settings.read_timeout, no_progress
-            ):
+            reader = ReplyReader(interpreter)
+            async for chunk in read_reply(response, reader, settings.read_timeout, "Hailuo", settings.origin):
                 if isinstance(chunk, FinishReason) and settings.delete_after and interpreter.chat_id:
                     deleting = delete_chat(session, settings, identity, interpreter.chat_id)
                     await delete_quietly("Hailuo", deleting)
