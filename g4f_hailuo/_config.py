@@ -263,7 +263,9 @@ def lease_settings(scope: str | None = None, url: str | None = None, ttl: object
     if name == REDIS and url is None:
         raise BadRequestError(f"{LEASES_ENV}=redis needs {LEASE_URL_ENV} (e.g. redis://127.0.0.1:6379/0)")
     if name != REDIS and url is not None:
-        raise BadRequestError(f"{LEASE_URL_ENV} puts the leases in Redis: leave {LEASES_ENV} unset, not {name!r}")
+        raise BadRequestError(
+            f"{LEASE_URL_ENV} puts the leases in Redis: leave {LEASES_ENV} unset, not {name!r}"
+        )
     if url is not None and urlsplit(url).scheme not in _LEASE_URL_SCHEMES:  # never echo it: a password
         raise BadRequestError(f"{LEASE_URL_ENV} must start with redis://, rediss:// or unix://")
     return LeaseSettings(name, url, seconds_setting(LEASE_TTL_ENV, ttl, LEASE_TTL_ENV, DEFAULT_LEASE_TTL))
