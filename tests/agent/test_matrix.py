@@ -3,6 +3,7 @@ through g4f's front doors against the fake Agent site; ``delete_after`` there.""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
@@ -310,9 +311,15 @@ async def test_quota_under_matrix_calls_no_session_route(agent, agent_token, age
     assert paths(agent) == ["/matrix/api/v1/commerce/get_membership_info"]
 
 
-async def test_the_fakes_chat_routes_are_strict_and_list_newest_first(agent, agent_token, agent_key):
+def test_the_fakes_chat_routes_are_strict_and_list_newest_first(agent, agent_token, agent_key):
+    # A sync test: g4f's sync front door run inside a running loop would leave its loop's sessions.
     for words in ("one", "two"):
         ask(agent, agent_key, words)
+    asyncio.run(_check_chat_routes(agent, agent_key))
+    assert [r.rejected for r in agent.requests[-3:]] == ["device_id", "user_id", "signature"]
+
+
+async def _check_chat_routes(agent: FakeAgent, agent_key: str) -> None:
     identity = dataclasses.replace(Identity.from_token(agent_key), device_id="12345678")
     settings = resolve_settings(base_url=agent.url)
     first_page = {"page_size": 1, "workspace_storage_mode": 0}
@@ -336,4 +343,3 @@ async def test_the_fakes_chat_routes_are_strict_and_list_newest_first(agent, age
             url, data=b'{"chat_id":2}', headers=headers
         ) as response:  # not what was signed
             assert response.status == 400 and await response.json() == {"error": "invalid signature"}
-    assert [r.rejected for r in agent.requests[-3:]] == ["device_id", "user_id", "signature"]
