@@ -74,6 +74,9 @@ class Settings:
     protocol: str
     stream_origin: str  # where an Agent turn streams from ("" under hailuo-v4)
     delete_after: bool = False  # delete the chat on the site once its answer is whole
+    # A browser to impersonate (curl_cffi, the ``impersonate`` extra); "" aiohttp (a browser only
+    # after a bot-protection page); IMPERSONATE_OFF never.
+    impersonate: str = ""
 
 
 def _protocol(value: str | None) -> str:
@@ -157,6 +160,27 @@ def _switch(name: str, value: object, env: str) -> bool:
     raise BadRequestError(f"{name} must be true or false (1/0, on/off), not {raw!r}")
 
 
+IMPERSONATE_ENV = "HAILUOAI_IMPERSONATE"
+IMPERSONATE_OFF = "off"
+DEFAULT_BROWSER = "chrome"  # curl_cffi's newest Chrome
+
+
+def _impersonate(value: object) -> str:
+    """``impersonate``/HAILUOAI_IMPERSONATE: a browser name (``chrome``, ``chrome124``, ``safari``);
+    true/1/on is ``chrome``, false/0/off is :data:`IMPERSONATE_OFF`; unset is ""."""
+    raw = value if value not in (None, "") else os.environ.get(IMPERSONATE_ENV, "")
+    if isinstance(raw, bool):
+        return DEFAULT_BROWSER if raw else IMPERSONATE_OFF
+    text = str(raw).strip().lower()
+    if text in _ON:
+        return DEFAULT_BROWSER
+    if text in _OFF:
+        return IMPERSONATE_OFF
+    if text and not text.replace("_", "").isalnum():
+        raise BadRequestError(f"impersonate must be a browser name such as chrome or safari, not {raw!r}")
+    return text
+
+
 def resolve_settings(
     *,
     base_url: str | None = None,
@@ -168,6 +192,7 @@ def resolve_settings(
     protocol: str | None = None,
     stream_url: str | None = None,
     delete_after: object = None,
+    impersonate: object = None,
 ) -> Settings:
     """Keyword arguments win over environment variables, which win over defaults.
 
@@ -198,6 +223,7 @@ def resolve_settings(
         protocol=protocol_name,
         stream_origin=stream,
         delete_after=_switch("delete_after", delete_after, DELETE_CHATS_ENV),
+        impersonate=_impersonate(impersonate),
     )
 
 
@@ -210,6 +236,7 @@ SETTING_NAMES = (
     "protocol",
     "stream_url",
     "delete_after",
+    "impersonate",
 )
 
 
@@ -231,6 +258,7 @@ def settings_as_kwargs(settings: Settings) -> dict[str, Any]:
         "protocol": settings.protocol,
         "stream_url": settings.stream_origin or None,
         "delete_after": settings.delete_after,
+        "impersonate": settings.impersonate or None,
     }
 
 

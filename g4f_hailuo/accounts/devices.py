@@ -19,10 +19,9 @@ from g4f import debug
 from g4f_hailuo.accounts import auth_cache as _auth_cache
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from g4f_hailuo._config import Settings
     from g4f_hailuo.accounts.identity import Identity
+    from g4f_hailuo.transport.base import Session
 
 __all__ = ["DEVICES_FILE_NAME", "devices_file", "remember", "remembered", "remembered_entry", "with_device"]
 
@@ -68,7 +67,7 @@ def remember(path: Path, origin: str, account: str, client_uuid: str, device_id:
         _auth_cache.write_auth(path, entries)
 
 
-async def with_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> Identity:
+async def with_device(session: Session, settings: Settings, identity: Identity) -> Identity:
     """The identity with a device id: the one registered before for this account
     (in any process), else a new registration, remembered."""
     from g4f_hailuo.protocols.hailuo_v4.client import register_device

@@ -3,7 +3,8 @@
 Commands: ``demo`` (the offline demo), ``chat`` (an interactive, streamed,
 multi-turn chat through g4f), ``login`` / ``logout`` (the login cache the
 provider reads), ``status`` (who is logged in, until when, and whether Hailuo
-still accepts the token) and ``serve-fake`` (the fake Hailuo server). Each has
+still accepts the token), ``doctor`` (the way to the site checked step by step,
+with what to do) and ``serve-fake`` (the fake Hailuo server). Each has
 its module here (``demo`` and ``serve-fake``: ``passthrough``); ``parser`` puts
 them together, ``common`` holds what they share.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from g4f_hailuo import __version__
-from g4f_hailuo.cli import chat, login, passthrough, status
+from g4f_hailuo.cli import chat, doctor, login, passthrough, status
 from g4f_hailuo.cli.common import PROG
 
 
@@ -25,5 +25,6 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_parser(commands)
     login.add_parsers(commands)  # login and logout
     status.add_parser(commands)
+    doctor.add_parser(commands)
     passthrough.add_placeholder(commands, "serve-fake")
     return parser

@@ -19,12 +19,14 @@ from g4f.errors import TimeoutError as G4FTimeoutError
 from yarl import URL
 
 from g4f_hailuo._config import Settings
+from g4f_hailuo.transport import base
 
 __all__ = [
     "ReadWatchdog",
     "backoff_seconds",
     "finish_body",
     "read_body",
+    "send_through",
     "send_with_retries",
     "transport_error",
     "url_for",
@@ -51,7 +53,7 @@ def url_for(origin: str, path_and_query: str) -> URL:
     return URL(origin + path_and_query, encoded=True)
 
 
-async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+async def read_body(response: base.Response, limit: int) -> bytes:
     """The body up to ``limit`` bytes (``read(n)`` alone may stop at a network chunk)."""
     parts: list[bytes] = []
     size = 0
@@ -65,8 +67,8 @@ async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 async def send_with_retries(
-    settings: Settings, what: str, send: Callable[[], Awaitable[aiohttp.ClientResponse]]
-) -> aiohttp.ClientResponse:
+    settings: Settings, what: str, send: Callable[[], Awaitable[base.Response]]
+) -> base.Response:
     """``send()``, retried (``settings.retries`` times, with backoff) when no
     answer came: the connection failed or broke before a status line, or the
     status is a 5xx. Timeouts are not retried (the caller's bound is the
@@ -89,6 +91,29 @@ async def send_with_retries(
         await asyncio.sleep(backoff_seconds(attempt))
 
 
+async def send_through(
+    settings: Settings,
+    what: str,
+    session: base.Session,
+    account: str,
+    send: Callable[[base.Session], Awaitable[base.Response]],
+) -> base.Response:
+    """:func:`send_with_retries` of ``send(session)``; over aiohttp, a bot-protection page (403)
+    is answered by sending once more as a browser (:mod:`.botwall`), and an account that met
+    one goes out as a browser from then on."""
+    plain = isinstance(session, aiohttp.ClientSession)
+    if plain and base.remembered() and base.browser_for(settings.impersonate, account):
+        from g4f_hailuo.transport import botwall
+
+        return await botwall.through_browser(settings, what, account, send)
+    response = await send_with_retries(settings, what, lambda: send(session))
+    if response.status == 403 and plain and settings.impersonate != base.OFF:
+        from g4f_hailuo.transport import botwall
+
+        return await botwall.after_wall(settings, what, account, send, response)
+    return response
+
+
 class ReadWatchdog:
     """The reply body's read timeout, with a handful of timers per reply.
 
@@ -106,7 +131,7 @@ class ReadWatchdog:
 
     CHECKS_PER_LIMIT = 4  # a stall is noticed after limit .. limit * (1 + 1/4) seconds
 
-    def __init__(self, response: aiohttp.ClientResponse, limit: float) -> None:
+    def __init__(self, response: base.Response, limit: float) -> None:
         self._loop = asyncio.get_running_loop()
         self._content = response.content
         self._limit = limit
@@ -140,7 +165,7 @@ class ReadWatchdog:
             self._handle = None
 
 
-async def finish_body(response: aiohttp.ClientResponse) -> None:
+async def finish_body(response: base.Response) -> None:
     """Read what is left of the body after the end marker (a few bytes, usually
     already here), so that the connection can be reused; give up quickly."""
     content = response.content

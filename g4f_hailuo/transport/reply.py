@@ -16,6 +16,7 @@ import aiohttp
 from g4f import debug
 from g4f.errors import TimeoutError as G4FTimeoutError
 
+from g4f_hailuo.transport import base
 from g4f_hailuo.transport.http import ReadWatchdog, finish_body
 
 __all__ = ["BodyReader", "keep_alives_only", "read_reply"]
@@ -50,7 +51,7 @@ def keep_alives_only(site: str, origin: str, read_timeout: float, received: int)
 
 
 async def read_reply(
-    response: aiohttp.ClientResponse, reader: BodyReader, read_timeout: float, site: str, origin: str
+    response: base.Response, reader: BodyReader, read_timeout: float, site: str, origin: str
 ) -> AsyncIterator[Any]:
     """The reply's g4f chunks; aiohttp and asyncio timeouts pass through to the caller. ``site``
     and ``origin`` name the site in a timeout's message."""

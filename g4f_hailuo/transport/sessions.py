@@ -24,6 +24,9 @@ from functools import lru_cache
 
 import aiohttp
 
+from g4f_hailuo.transport import recording
+from g4f_hailuo.transport.base import Session, browser_for
+
 __all__ = ["PooledSession", "request_timeout"]
 
 # Sessions kept per loop (one per account and proxy); beyond that the least
@@ -32,7 +35,7 @@ MAX_SESSIONS_PER_LOOP = 256
 # Idle keep-alive connections close after this many seconds.
 KEEPALIVE_SECONDS = 30.0
 
-_Key = tuple[str, str | None]
+_Key = tuple[str, str | None, str]  # account, proxy, browser ("": aiohttp)
 
 
 @lru_cache(maxsize=64)
@@ -42,27 +45,34 @@ def request_timeout(connect: float, read: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=connect, sock_read=read)
 
 
-def _new_session() -> aiohttp.ClientSession:
+def _new_session(browser: str = "") -> Session:
+    if browser:  # the impersonate extra, imported only now
+        from g4f_hailuo.transport.impersonate import CurlSession
+
+        return CurlSession(browser)
     # limit=0: concurrent requests never queue for a connection slot (a queue
     # wait is not covered by the read timeout). No cookie jar: Hailuo does not
     # use cookies, and a shared jar could carry one request's cookies to another.
+    # trace_configs: None unless recording (HAILUOAI_RECORD, the doctor's --record).
     connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
-    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+    return aiohttp.ClientSession(
+        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trace_configs=recording.trace_configs()
+    )
 
 
 class _LoopPool:
     __slots__ = ("closed", "closer", "sessions", "users")
 
     def __init__(self) -> None:
-        self.sessions: OrderedDict[_Key, aiohttp.ClientSession] = OrderedDict()
+        self.sessions: OrderedDict[_Key, Session] = OrderedDict()
         self.users: dict[_Key, int] = {}
         self.closed = False
         self.closer: AsyncGenerator[None, None] | None = None  # strong ref: the loop's is weak
 
-    def acquire(self, key: _Key) -> aiohttp.ClientSession:
+    def acquire(self, key: _Key) -> Session:
         session = self.sessions.get(key)
         if session is None or session.closed:
-            session = self.sessions[key] = _new_session()
+            session = self.sessions[key] = _new_session(key[2])
         self.sessions.move_to_end(key)
         self.users[key] = self.users.get(key, 0) + 1
         return session
@@ -128,7 +138,8 @@ async def _pool_for(loop: asyncio.AbstractEventLoop) -> _LoopPool | None:
 
 
 class PooledSession:
-    """The running loop's session for ``account`` and ``proxy``; not closed on exit.
+    """The running loop's session for ``account`` and ``proxy``; not closed on exit. ``impersonate``
+    (the setting) or the browser the account switched to picks curl_cffi's transport over aiohttp's.
 
     A class, not an ``@asynccontextmanager``: a generator-based context manager
     is itself an async generator, which ``shutdown_asyncgens()`` may close
@@ -137,15 +148,15 @@ class PooledSession:
 
     __slots__ = ("_key", "_pool", "_session")
 
-    def __init__(self, account: str = "", proxy: str | None = None) -> None:
-        self._key: _Key = (account, proxy)
+    def __init__(self, account: str = "", proxy: str | None = None, impersonate: str = "") -> None:
+        self._key: _Key = (account, proxy, browser_for(impersonate, account))
         self._pool: _LoopPool | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._session: Session | None = None
 
-    async def __aenter__(self) -> aiohttp.ClientSession:
+    async def __aenter__(self) -> Session:
         pool = await _pool_for(asyncio.get_running_loop())
         if pool is None or pool.closed:
-            self._session = _new_session()  # one-off
+            self._session = _new_session(self._key[2])  # one-off
             return self._session
         self._pool = pool
         session = pool.acquire(self._key)

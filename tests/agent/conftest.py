@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from _transports import transport  # noqa: F401 (a fixture: the scenario tests on both transports)
 from g4f_hailuo.fake.agent.server import FakeAgent, run_in_thread
 
 

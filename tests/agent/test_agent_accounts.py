@@ -98,6 +98,7 @@ async def test_a_conversation_stays_on_the_account_that_made_it(agent):
     assert agent.turns(owner) == 4 and sum(agent.turns(t) for t in tokens) == 4
 
 
+@pytest.mark.usefixtures("transport")
 async def test_closing_a_stream_disconnects_at_once_and_frees_the_account(agent, agent_token, agent_key):
     client = AsyncClient(api_key=agent_key)
     stream = client.chat.completions.create(

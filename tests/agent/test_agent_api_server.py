@@ -102,3 +102,25 @@ def test_quota_shows_credits_without_a_chat(api, agent_site, key):
     assert quota["account"].startswith("sha256:") and key.split("+")[1] not in json.dumps(quota)
     assert len(agent_site.message_requests()) == before  # never a chat
     assert agent_site.requests[-1].path == "/matrix/api/v1/commerce/get_membership_info"
+
+
+def test_a_pdf_in_an_image_url_part_is_uploaded_as_a_document(api, agent_site, key):
+    # g4f api keeps an image_url part whatever its data URI holds; it strips OpenAI "file" parts to
+    # {"type": "file"} and answers 422 for a PDF in "media", so this is how a document gets through.
+    import base64
+
+    pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    uri = "data:application/pdf;base64," + base64.b64encode(pdf).decode()
+    parts = [{"type": "text", "text": "Summarise this"}, {"type": "image_url", "image_url": {"url": uri}}]
+    message: Any = {"role": "user", "content": parts}
+    done = client_for(api, key).chat.completions.create(
+        model="MiniMax", messages=[message], extra_body={"provider": "HailuoAI"}
+    )
+    assert done.choices[0].message.content == agent_site.reply_for(
+        "Summarise this", 1, files=("document.pdf",)
+    )
+    token = key.split("+", 1)[1]
+    (stored,) = [o for o in agent_site.uploads.stored.values() if o.token == token]
+    assert (
+        stored.data == pdf and stored.content_type == "application/pdf" and stored.file_name == "document.pdf"
+    )

@@ -206,6 +206,7 @@ def test_a_401_that_user_info_does_not_confirm_keeps_the_account(agent, agent_to
     assert ask(agent, agent_key, "hi") == agent.reply_for("hi", 1)
 
 
+@pytest.mark.usefixtures("transport")
 @pytest.mark.parametrize(
     "scenario",
     [
@@ -231,11 +232,13 @@ def test_every_good_scenario_gives_the_whole_answer(agent, agent_key, scenario):
     assert chunks[-1].reason == ("length" if scenario == "length" else "stop")
 
 
+@pytest.mark.usefixtures("transport")
 def test_a_reply_over_a_megabyte_arrives_whole(agent, agent_key):
     prompt = "[[scenario:giant]] big"
     assert ask(agent, agent_key, prompt) == agent.reply_for(prompt, 1)
 
 
+@pytest.mark.usefixtures("transport")
 @pytest.mark.parametrize(
     ("scenario", "error", "words"),
     [
@@ -256,6 +259,7 @@ def test_error_scenarios_raise_the_mapped_g4f_error_without_text(agent, agent_ke
     assert text_of(chunks) == ""
 
 
+@pytest.mark.usefixtures("transport")
 def test_a_drop_mid_turn_is_an_error_after_the_text_so_far(agent, agent_key):
     chunks: list[Any] = []
     with pytest.raises(ResponseError, match="incomplete"):
@@ -264,6 +268,7 @@ def test_a_drop_mid_turn_is_an_error_after_the_text_so_far(agent, agent_key):
     assert text_of(chunks) and not any(isinstance(c, FinishReason) for c in chunks)
 
 
+@pytest.mark.usefixtures("transport")
 def test_heartbeats_alone_do_not_keep_a_turn_alive(agent, agent_key):
     chunks: list[Any] = []
     with pytest.raises(G4FTimeoutError, match="keep-alive"):
@@ -274,6 +279,7 @@ def test_heartbeats_alone_do_not_keep_a_turn_alive(agent, agent_key):
     assert text_of(chunks)
 
 
+@pytest.mark.usefixtures("transport")
 def test_a_stall_before_the_answer_is_a_timeout(agent, agent_key):
     with pytest.raises(G4FTimeoutError):
         ask(agent, agent_key, "[[scenario:stall_before seconds=30]] hi", stream_timeout=1)

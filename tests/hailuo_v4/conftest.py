@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from _transports import transport  # noqa: F401 (a fixture: the scenario tests on both transports)
+
 SELECTED = {"HAILUOAI_PROTOCOL": "hailuo-v4"}
 
 

@@ -7,7 +7,6 @@ import asyncio
 import gc
 import time
 
-import aiohttp
 import g4f
 import pytest
 from g4f.client import AsyncClient
@@ -15,6 +14,7 @@ from g4f.errors import TimeoutError as G4FTimeoutError
 
 from g4f_hailuo.fake.hailuo_v4.server import FakeHailuo
 from g4f_hailuo.transport import sessions as _sessions
+from g4f_hailuo.transport.base import Session
 from g4f_hailuo.transport.sessions import PooledSession
 
 
@@ -29,6 +29,7 @@ async def chat(client: AsyncClient, text: str, **kwargs) -> str:
     return str(response.choices[0].message.content)
 
 
+@pytest.mark.usefixtures("transport")
 async def test_20_sequential_chats_open_at_most_2_connections(fake, token):
     client = AsyncClient(api_key=token, base_url=fake.url)
     for n in range(20):
@@ -38,6 +39,7 @@ async def test_20_sequential_chats_open_at_most_2_connections(fake, token):
     assert fake.connections_opened <= 2
 
 
+@pytest.mark.usefixtures("transport")
 async def test_streams_read_to_their_end_give_the_connection_back(fake, token):
     client = AsyncClient(api_key=token, base_url=fake.url)
     for n in range(10):
@@ -91,7 +93,7 @@ def test_sync_calls_leave_no_session_behind(fake, token):
 
 
 def test_loop_shutdown_closes_the_sessions():
-    kept: list[aiohttp.ClientSession] = []
+    kept: list[Session] = []
 
     async def use() -> None:
         for account in ("a", "b"):
@@ -107,7 +109,7 @@ def test_loop_shutdown_closes_the_sessions():
 
 def test_sessions_per_loop_are_bounded(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(_sessions, "MAX_SESSIONS_PER_LOOP", 3)
-    seen: list[aiohttp.ClientSession] = []
+    seen: list[Session] = []
 
     async def use() -> None:
         async with PooledSession("busy") as busy:
@@ -137,7 +139,7 @@ def close_idle_connections(fake: FakeHailuo) -> None:
 
 
 def test_a_loop_already_shutting_down_gets_a_one_off_session():
-    async def use() -> aiohttp.ClientSession:
+    async def use() -> Session:
         loop = asyncio.get_running_loop()
         loop._asyncgens_shutdown_called = True  # type: ignore[attr-defined]  # as during shutdown_asyncgens()
         async with PooledSession("late") as session:

@@ -82,6 +82,7 @@ def test_follow_up_gives_sources_and_suggestions(fake, token):
     assert answer.startswith(fake.reply_for(prompt, 1)) and sources.list[0]["url"] in answer
 
 
+@pytest.mark.usefixtures("transport")
 def test_one_megabyte_cumulative_reply_streams(fake, token):
     prompt = "[[scenario:giant_line size=1000000 frames=8]] long"
     chunks = list(ask(fake, token, prompt, stream=True))
@@ -113,6 +114,7 @@ FAILING = [
 ]
 
 
+@pytest.mark.usefixtures("transport")
 @pytest.mark.parametrize(("scenario", "error", "words"), FAILING, ids=[f[0].split()[0] for f in FAILING])
 def test_broken_replies_raise_the_matching_g4f_error(fake, token, scenario, error, words):
     with pytest.raises(error, match=words) as raised:
@@ -127,6 +129,7 @@ def test_rate_limit_error_carries_the_delay(fake, token):
     assert raised.value.retry_after == 12
 
 
+@pytest.mark.usefixtures("transport")
 @pytest.mark.parametrize("scenario", ["drop", "no_end", "stream_error"])
 def test_a_stream_yields_what_arrived_then_raises(fake, token, scenario):
     stream = ask(fake, token, f"[[scenario:{scenario} after=2]] hi", stream=True)
@@ -138,6 +141,7 @@ def test_a_stream_yields_what_arrived_then_raises(fake, token, scenario):
     assert not any(isinstance(c, FinishReason) for c in received), "never marked complete"
 
 
+@pytest.mark.usefixtures("transport")
 def test_stall_before_the_reply_times_out_promptly(fake, token):
     started = time.monotonic()
     with pytest.raises(G4FTimeoutError):
@@ -145,6 +149,7 @@ def test_stall_before_the_reply_times_out_promptly(fake, token):
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.usefixtures("transport")
 def test_stall_during_the_stream_times_out_promptly(fake, token):
     started = time.monotonic()
     stream = ask(fake, token, "[[scenario:stall_during seconds=30]] hi", stream=True, stream_timeout=1)
@@ -155,6 +160,7 @@ def test_stall_during_the_stream_times_out_promptly(fake, token):
     assert text_of(received) and time.monotonic() - started < 5
 
 
+@pytest.mark.usefixtures("transport")
 def test_server_errors_before_the_reply_are_retried(fake, token):
     prompt = "[[scenario:normal fail_first=2 fail_status=502]] retry me"
     assert ask(fake, token, prompt, retries=2) == fake.reply_for(prompt, 1)

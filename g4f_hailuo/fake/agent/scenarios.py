@@ -9,7 +9,8 @@ The reply to turn ``n`` of a session quotes the last line of the message that sa
 
     MiniMax Agent 智能体 (fake) **reply** #n: you said "<echo>".
 
-(:func:`reply_text`; ``size=N`` pads or cuts it to N characters). With reasoning on (the
+(:func:`reply_text`; ``size=N`` pads or cuts it to N characters), and names the files the turn
+attached (:func:`files_note`). With reasoning on (the
 model's ``reasoning``/``effort``/``variant``, or ``think=1``) :func:`thinking_text` streams
 first. Scenario names (server-wide ``NAME k=v``, or ``[[scenario:NAME k=v]]`` in a message):
 
@@ -69,6 +70,7 @@ __all__ = [
     "assistant_entry",
     "error_plan",
     "failure_reply",
+    "files_note",
     "http_reply",
     "parse_spec",
     "reply_text",
@@ -142,6 +144,12 @@ def reply_text(prompt: str, turn: int, params: kit.BaseParams | None = None) -> 
     )
 
 
+def files_note(files: Iterable[str]) -> str:
+    """What a reply adds for the files its turn attached: `` [files: a.png, b.pdf]`` (or nothing)."""
+    names = list(files)
+    return f" [files: {', '.join(names)}]" if names else ""
+
+
 def thinking_text(prompt: str) -> str:
     """The whole thinking of a turn with reasoning on."""
     return f'The user wrote "{kit.echo_of(prompt)}". I will answer with the fake reply.'
@@ -165,6 +173,7 @@ class AgentTurn:
     user_msg_id: str
     reply_msg_id: str
     reasoning: bool  # the turn's model has reasoning on
+    files: tuple[str, ...] = ()  # the names of the files it attached
 
 
 class _Frames:
@@ -173,7 +182,7 @@ class _Frames:
     def __init__(self, name: str, params: Params, turn: AgentTurn) -> None:
         self.turn = turn
         self.params = params
-        self.text = reply_text(turn.content, turn.turn, params)
+        self.text = reply_text(turn.content, turn.turn, params) + files_note(turn.files)
         self.thinking = thinking_text(turn.content) if turn.reasoning or params.think else ""
         self.usage = usage(turn.content, self.thinking + self.text)
         eol = "\r\n" if params.crlf else "\n"

@@ -59,6 +59,7 @@ from g4f_hailuo.fake.agent.state import (
     session_payload,
     user_info_payload,
 )
+from g4f_hailuo.fake.agent.uploads import UploadStore, add_upload_routes, turn_files
 from g4f_hailuo.fake.common import (
     FakeServerBase,
     RecordedRequest,
@@ -111,6 +112,7 @@ class FakeAgent(FakeServerBase):
         self.login_as, self.login_delay, self.login_omits = login_as, login_delay, frozenset(login_omits)
         self.logins: list[dict[str, str]] = []
         self.session_routes = session_routes  # False / "404": /minimax-cloud is missing (.matrix)
+        self.uploads = UploadStore()  # prepared and stored files, the object keys turns named (.uploads)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -188,12 +190,12 @@ class FakeAgent(FakeServerBase):
         return [r for r in self.requests if r.method == "POST" and _is_route(r.path, "agent", "session")]
 
     @staticmethod
-    def reply_for(prompt: str, turn: int, scenario: str = "normal") -> str:
+    def reply_for(prompt: str, turn: int, scenario: str = "normal", files: tuple[str, ...] = ()) -> str:
         """The whole answer to ``prompt`` (the message content) as turn ``turn`` of its session.
 
         A directive inside ``prompt`` is honoured; pass ``scenario`` when the text depends on a
-        server-wide default with ``size=`` (``giant``)."""
-        return sc.reply_text(prompt, turn, sc.resolve_spec(prompt, scenario).params)
+        server-wide default with ``size=`` (``giant``), and the names of the files the turn attached."""
+        return sc.reply_text(prompt, turn, sc.resolve_spec(prompt, scenario).params) + sc.files_note(files)
 
     @staticmethod
     def thinking_for(prompt: str) -> str:
@@ -224,6 +226,7 @@ class FakeAgent(FakeServerBase):
         routes.add_post(MEMBERSHIP, self._route(self._membership))
         add_login_pages(self, routes)  # GET / and the login flow (.pages)
         add_matrix_routes(self, app)  # the Gen A chat routes and the session_routes switch (.matrix)
+        add_upload_routes(self, app)  # uploads/prepare and the storage form POST (.uploads)
         return app
 
     def unmatched(self, request: web.Request, error: web.HTTPException) -> web.Response:
@@ -325,6 +328,8 @@ class FakeAgent(FakeServerBase):
         session = account.sessions.get(request.match_info["sid"])
         if session is None:
             return json_response(SESSION_NOT_FOUND, 404)
+        if isinstance(files := turn_files(self.uploads, account, body), web.Response):
+            return files  # attachments that name no object this account stored (.uploads)
         content: str = body["content"]
         try:
             spec = sc.resolve_spec(content, self.scenario)
@@ -338,6 +343,7 @@ class FakeAgent(FakeServerBase):
             user_msg_id=self.new_id(MSG_ID_BASE),
             reply_msg_id=self.new_id(MSG_ID_BASE),
             reasoning=reasoning_on(model or session.model),
+            files=files,
         )
         refusal = self._refusal(account, spec)
         if refusal is not None:  # not recorded as a turn

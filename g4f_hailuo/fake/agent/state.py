@@ -1,13 +1,15 @@
 """Accounts, agents and sessions of the fake MiniMax Agent site, and the JSON its account routes answer.
 
 Pure data (no sockets): ``server`` owns the instances and the clock. The shapes follow
-``minimax-agent-protocol.md`` sections 3, 5.1, 5.2, 5.4 and 7. The realUserID is an 18-digit
+``minimax-agent-protocol.md`` sections 3, 5.1, 5.2, 5.4 and 7; the uploads (5.4) are kept in an
+:class:`UploadStore` (``FakeAgent.uploads``, served by ``uploads``). The realUserID is an 18-digit
 string above 2**53 (a client that turns it into a float breaks it) and differs from the
 JWT's ``user.id``, which is what trips clients up on the real site.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,9 @@ __all__ = [
     "SESSION_ID_BASE",
     "AgentAccount",
     "AgentSession",
+    "PreparedUpload",
+    "StoredObject",
+    "UploadStore",
     "agents_payload",
     "check_region",
     "config_payload",
@@ -244,3 +249,39 @@ def membership_payload(account: AgentAccount, now: float) -> dict[str, Any]:
         }
     payload["base_resp"] = OK
     return payload
+
+
+@dataclass
+class PreparedUpload:
+    """What ``uploads/prepare`` promised: the object's key, its form fields and until when they hold."""
+
+    object_key: str
+    token: str = field(repr=False)  # the account that asked
+    bucket: str
+    file_name: str
+    mime_type: str
+    size_bytes: int
+    form_fields: dict[str, str]  # in the order the storage POST must send them
+    expires_at: float  # the policy's expiration (fake clock, seconds)
+
+
+@dataclass
+class StoredObject:
+    """A file the storage form POST stored."""
+
+    object_key: str
+    token: str = field(repr=False)
+    file_name: str  # the file part's filename
+    content_type: str  # the file part's Content-Type
+    data: bytes = field(repr=False)
+
+
+@dataclass
+class UploadStore:
+    """The fake's uploads: prepared keys, stored objects, and the object keys each turn named."""
+
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(16), repr=False)  # signs policies
+    prepared: dict[str, PreparedUpload] = field(default_factory=dict)
+    stored: dict[str, StoredObject] = field(default_factory=dict)
+    referenced: list[list[str]] = field(default_factory=list)  # per message request with attachments
+    storage_failures: int = 0  # the next N storage POSTs answer 503 (a test's knob)

@@ -6,6 +6,11 @@
 - **site state** (:func:`prepare`): ``GET /config`` (it also initialises a new account on the
   site and lists the live models), then the agent list (``mavis``, else ``general``, else the
   first). Kept per process, least recently used first out.
+- **the probe** (:func:`probe`, :func:`generation`): which API generation the account is served,
+  found once per account and process from the site's answers: ``/config`` under
+  ``/minimax-cloud`` (Gen C), else under ``/archon`` (Gen B: the same shapes, another prefix),
+  else neither is served (the app page, or a 404) and it is ``matrix``. The session calls then
+  use the prefix found (``AccountState.api``).
 - **the fallback** (:func:`move_to_matrix`, :func:`speaks_matrix`): an account whose session
   routes are missing speaks the older polling API (protocol ``matrix``) for the rest of the process.
 """
@@ -21,19 +26,24 @@ from typing import Any
 from g4f import debug
 from g4f.errors import ResponseError
 
+from g4f_hailuo._config import MATRIX
 from g4f_hailuo.accounts import devices
 from g4f_hailuo.accounts.identity import Identity
-from g4f_hailuo.protocols.agent.client import API, USER_INFO_PATH, AgentSite
+from g4f_hailuo.protocols.agent.client import API, ARCHON_API, USER_INFO_PATH, AgentSite, GenCMissing
 
 __all__ = [
+    "GENERATIONS",
     "AccountState",
     "adopt",
     "corrected",
     "establish",
     "forget",
+    "generation",
     "live_models",
     "move_to_matrix",
+    "pick_agent",
     "prepare",
+    "probe",
     "real_user_id_of",
     "remember_ids",
     "speaks_matrix",
@@ -42,6 +52,8 @@ __all__ = [
 
 _STATES_KEPT = 256
 _AGENT_ROLES = ("mavis", "general")
+# The session APIs, newest first (protocol doc, section 1): a generation's name and its prefix.
+GENERATIONS = (("minimax-cloud", API), ("archon", ARCHON_API))
 
 
 @dataclass
@@ -53,6 +65,8 @@ class AccountState:
     models: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     matrix: bool = False  # the session routes are missing: replies go to the polling API
+    generation: str | None = None  # what probe() found: a GENERATIONS name, or MATRIX
+    api: str = API  # the session API's prefix (the generation's)
 
 
 _states: OrderedDict[tuple[str, str], AccountState] = OrderedDict()
@@ -98,12 +112,24 @@ def speaks_matrix(origin: str, account: str) -> bool:
 
 def move_to_matrix(origin: str, account: str) -> None:
     """The site serves no session API to this account: its later replies poll instead."""
-    _state(origin, account).matrix = True
+    state = _state(origin, account)
+    state.matrix, state.generation = True, MATRIX
+
+
+def generation(origin: str, account: str) -> str | None:
+    """The API generation this account is served, once :func:`probe` (or the fallback) found it
+    in this process: ``"minimax-cloud"``, ``"archon"`` or ``"matrix"``."""
+    state = _states.get((origin, account))
+    return state.generation if state is not None else None
 
 
 def forget(origin: str, account: str) -> None:
-    """Start over with this account (after the site said it was not initialised)."""
-    _states.pop((origin, account), None)
+    """Start over with this account (after the site said it was not initialised); the API
+    generation found stays known."""
+    old = _states.pop((origin, account), None)
+    if old is not None and old.generation is not None:
+        state = _state(origin, account)
+        state.generation, state.api, state.matrix = old.generation, old.api, old.matrix
 
 
 def live_models() -> list[str]:
@@ -173,7 +199,8 @@ def remember_ids(identity: Identity, origin: str) -> None:
         debug.log(f"HailuoAI: could not remember the account's ids in {path} ({type(error).__name__})")
 
 
-def _pick_agent(answer: dict[str, Any]) -> str | None:
+def pick_agent(answer: dict[str, Any]) -> str | None:
+    """The agent id (its ``name``) of an agent list: role ``mavis``, else ``general``, else the first."""
     agents = answer.get("agents")
     if not isinstance(agents, list):
         data = answer.get("data")
@@ -196,14 +223,37 @@ def _model_ids(answer: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-async def prepare(site: AgentSite, *, rediscover: bool = False) -> AccountState:
-    """``/config`` then the agent, each once per account and process."""
+async def probe(site: AgentSite) -> AccountState:
+    """``/config`` (once per account and process), under the prefix of each generation in turn
+    until one is served; the state holds the generation, its prefix and the models. ``GenCMissing``
+    when none is: the account is served the polling API (the caller moves it there)."""
     state = _state(site.settings.origin, site.identity.account)
-    if not state.configured:
-        state.models = _model_ids(await site.call("GET", f"{API}/config"))
+    if state.configured:
+        return state
+    missing: GenCMissing | None = None
+    for name, prefix in GENERATIONS:
+        if state.generation not in (None, name):
+            continue
+        try:
+            answer = await site.call("GET", f"{prefix}/config")
+        except GenCMissing as error:
+            missing = missing or error
+            continue
+        if name != GENERATIONS[0][0]:
+            debug.log(f"HailuoAI: MiniMax Agent serves this account the {name} API ({prefix})")
+        state.generation, state.api = name, prefix
+        state.models = _model_ids(answer)
         state.configured = True
+        return state
+    state.generation = MATRIX
+    raise missing or GenCMissing("MiniMax Agent serves no session API to this account")
+
+
+async def prepare(site: AgentSite, *, rediscover: bool = False) -> AccountState:
+    """``/config`` (:func:`probe`) then the agent, each once per account and process."""
+    state = await probe(site)
     if state.agent_id is None or rediscover:
-        state.agent_id = _pick_agent(await site.call("GET", f"{API}/agent"))
+        state.agent_id = pick_agent(await site.call("GET", f"{state.api}/agent"))
         if state.agent_id is None:
             raise ResponseError(
                 "MiniMax Agent lists no agent for this account: open the site once and send a message there"

@@ -1,4 +1,4 @@
-"""The signed calls to MiniMax Agent over a caller-owned (pooled) aiohttp session.
+"""The signed calls to MiniMax Agent over a caller-owned (pooled) session (aiohttp's, or curl_cffi's).
 
 Every call carries the 22-parameter query (the JWT in it), ``token``, ``x-timestamp``,
 ``x-signature`` and ``yy``, signed afresh on each attempt. Answers become g4f errors as
@@ -12,7 +12,6 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-import aiohttp
 from g4f.errors import (
     BadRequestError,
     G4FError,
@@ -26,11 +25,14 @@ from g4f_hailuo._errors import error_for_status
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.protocols.agent.errors import base_resp_code, error_for_code
 from g4f_hailuo.protocols.agent.signing import body_text, local_timezone_offset, query_template, sign_with
-from g4f_hailuo.transport.http import read_body, send_with_retries, url_for
+from g4f_hailuo.transport.base import Response, Session
+from g4f_hailuo.transport.http import read_body, send_through, url_for
 from g4f_hailuo.transport.sessions import request_timeout
 
 __all__ = [
     "API",
+    "ARCHON_API",
+    "SESSION_APIS",
     "USER_INFO_PATH",
     "AgentSite",
     "GenCMissing",
@@ -40,7 +42,9 @@ __all__ = [
     "check_event_stream",
 ]
 
-API = "/minimax-cloud/api/v1"
+API = "/minimax-cloud/api/v1"  # Gen C
+ARCHON_API = "/archon/api/v1"  # Gen B: Gen C's shapes under another prefix (account.probe tries it second)
+SESSION_APIS = (API, ARCHON_API)
 USER_INFO_PATH = "/v1/api/user/info"
 CODE_NOT_CONFIGURED = 1400010501
 _ERROR_BODY_LIMIT = 16 * 1024
@@ -80,7 +84,7 @@ class AgentSite:
 
     __slots__ = ("identity", "session", "settings", "status")
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> None:
+    def __init__(self, session: Session, settings: Settings, identity: Identity) -> None:
         self.session = session
         self.settings = settings
         self.identity = identity
@@ -115,19 +119,19 @@ class AgentSite:
 
     def _send(
         self, method: str, path: str, body: str | None, *, with_user: bool = True, stream: bool = False
-    ) -> Awaitable[aiohttp.ClientResponse]:
+    ) -> Awaitable[Response]:
         settings = self.settings
         origin = settings.stream_origin if stream else settings.origin
         data = body.encode("utf-8") if body is not None else None
         timeout = request_timeout(settings.connect_timeout, settings.read_timeout)
 
-        def attempt() -> Awaitable[aiohttp.ClientResponse]:
+        def attempt(session: Session) -> Awaitable[Response]:
             url, headers = self._signed(path, body, origin=origin, with_user=with_user, stream=stream)
-            return self.session.request(
+            return session.request(
                 method, url, data=data, headers=headers, proxy=settings.proxy, timeout=timeout
             )
 
-        return send_with_retries(settings, path, attempt)
+        return send_through(settings, path, self.session, self.identity.account, attempt)
 
     async def call(
         self, method: str, path: str, payload: Any = None, *, with_user: bool = True
@@ -146,7 +150,7 @@ class AgentSite:
         answer = _json_object(raw)
         if answer is None:
             if _looks_like_html(raw, content_type):
-                if path.startswith(API):
+                if path.startswith(SESSION_APIS):
                     raise GenCMissing(f"MiniMax Agent answered {path} with its app page: {_MISSING}")
                 raise ResponseStatusError(
                     f"MiniMax Agent answered {path} with its app page: the site does not serve this route"
@@ -159,7 +163,7 @@ class AgentSite:
             raise error_for_code(*failed)
         return answer
 
-    async def open_stream(self, path: str, payload: Any) -> aiohttp.ClientResponse:
+    async def open_stream(self, path: str, payload: Any) -> Response:
         """POST a turn on the stream origin; the 200 event-stream response (the caller closes it)."""
         response = await self._send("POST", path, body_text(payload), stream=True)
         try:
@@ -208,7 +212,7 @@ _UNAUTHORIZED = (
 )
 
 
-async def raise_for_response(response: aiohttp.ClientResponse, path: str) -> None:
+async def raise_for_response(response: Response, path: str) -> None:
     """Raise the g4f error for a status other than 200 (section 8)."""
     raw = await read_body(response, _ERROR_BODY_LIMIT)
     content_type = response.headers.get("Content-Type", "")
@@ -234,7 +238,7 @@ async def raise_for_response(response: aiohttp.ClientResponse, path: str) -> Non
         error = NotConfigured(f"MiniMax Agent error {failed[0]}: {failed[1] or 'account not initialised'}")
     elif status == 404 and "session not found" in site_error.lower():
         error = SessionGone("MiniMax Agent no longer has this session")
-    elif status == 404 and path.startswith(API):
+    elif status == 404 and path.startswith(SESSION_APIS):
         error = GenCMissing(f"MiniMax Agent answered {path} with HTTP 404: {_MISSING}")
     else:
         code = failed[0] if failed is not None else None
@@ -242,7 +246,7 @@ async def raise_for_response(response: aiohttp.ClientResponse, path: str) -> Non
     raise error
 
 
-async def check_event_stream(response: aiohttp.ClientResponse, path: str) -> None:
+async def check_event_stream(response: Response, path: str) -> None:
     """A 200 that is not an event stream is never an answer (an app page, a JSON error)."""
     content_type = response.headers.get("Content-Type", "")
     if content_type.startswith("text/event-stream"):

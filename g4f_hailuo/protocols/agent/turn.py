@@ -6,7 +6,8 @@ conversation a session; per turn one message POST on the stream origin, read as 
 then sends only the newest user message. Before the turn is accepted: an HTTP 401 is
 checked against ``user/info`` (a changed realUserID is adopted and the turn redone once),
 an uninitialised account is configured again once, a vanished session is replaced by a new
-one with the whole history. After the 200, nothing is ever resent.
+one with the whole history. After the 200, nothing is ever resent. The turn's images and files
+are checked before any request and uploaded before the turn (``uploads``), once.
 
 **The fallback.** When the session routes are missing for the account (``GenCMissing``: the
 app page with 200, or a 404, before the turn was accepted), the reply is redone over the older
@@ -37,7 +38,6 @@ from g4f_hailuo._conversation import Conversation, continued_chat
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.protocols.agent import account
 from g4f_hailuo.protocols.agent.client import (
-    API,
     AgentSite,
     GenCMissing,
     NotConfigured,
@@ -46,7 +46,10 @@ from g4f_hailuo.protocols.agent.client import (
 )
 from g4f_hailuo.protocols.agent.frames import TurnReader
 from g4f_hailuo.protocols.agent.models import model_object
+from g4f_hailuo.protocols.agent.uploads import TurnFiles
 from g4f_hailuo.protocols.base import say_once
+from g4f_hailuo.protocols.media import collect_attachments
+from g4f_hailuo.transport.base import Response
 from g4f_hailuo.transport.http import transport_error
 from g4f_hailuo.transport.reply import read_reply
 from g4f_hailuo.transport.sessions import PooledSession
@@ -61,7 +64,7 @@ _T = TypeVar("_T")
 
 async def establish(identity: Identity, settings: Settings) -> Identity:
     """The account's ids (realUserID, device id); ``user/info`` only when the realUserID is unknown."""
-    async with PooledSession(identity.account, settings.proxy) as session:
+    async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
         try:
             return await account.establish(AgentSite(session, settings, identity))
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
@@ -72,7 +75,7 @@ async def quota(identity: Identity, settings: Settings) -> dict[str, Any]:
     """The account's plan and credits (``get_membership_info``): one cheap call, never a chat."""
     from g4f_hailuo.protocols.agent.membership import fetch_membership
 
-    async with PooledSession(identity.account, settings.proxy) as session:
+    async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
         try:
             return await fetch_membership(AgentSite(session, settings, identity))
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
@@ -92,7 +95,7 @@ def _session_id(answer: dict[str, Any]) -> str | None:
 async def _create_session(site: AgentSite, state: account.AccountState, model: dict[str, Any] | None) -> str:
     body: dict[str, Any] = {"model": model} if model else {}
     for attempt in range(2):
-        answer = await site.call("POST", f"{API}/agent/{state.agent_id}/session", body)
+        answer = await site.call("POST", f"{state.api}/agent/{state.agent_id}/session", body)
         session_id = _session_id(answer)
         if session_id:
             return session_id
@@ -102,11 +105,11 @@ async def _create_session(site: AgentSite, state: account.AccountState, model: d
     raise ResponseError("MiniMax Agent did not create a session (no session id, twice)")
 
 
-async def _wait_until_idle(site: AgentSite, session_id: str) -> str | None:
+async def _wait_until_idle(site: AgentSite, api: str, session_id: str) -> str | None:
     """Poll the session until no turn runs in it (bounded by the read timeout); its title."""
     deadline = asyncio.get_running_loop().time() + site.settings.read_timeout
     while True:
-        answer = await site.call("GET", f"{API}/session/{session_id}")
+        answer = await site.call("GET", f"{api}/session/{session_id}")
         session = answer.get("session")
         session = session if isinstance(session, dict) else {}
         status = session.get("status")
@@ -123,41 +126,48 @@ async def _wait_until_idle(site: AgentSite, session_id: str) -> str | None:
 
 @dataclasses.dataclass
 class _Turn:
-    response: aiohttp.ClientResponse
+    response: Response
     session_id: str
     agent_id: str
     title: str | None
 
 
 async def _open_turn(
-    site: AgentSite, messages: Messages, conversation: Any, model: dict[str, Any] | None
+    site: AgentSite, messages: Messages, conversation: Any, model: dict[str, Any] | None, files: TurnFiles
 ) -> _Turn:
     state = await account.prepare(site)
+    attachments = await files.entries(site, state.api)  # uploaded before the turn, once
     continued = continued_chat(conversation, site.identity.token, AGENT)
     title = None
     if continued is not None:
         session_id, agent_id = continued
         try:
-            title = await _wait_until_idle(site, session_id)
-            payload = _message(get_last_user_message(messages), model)
-            response = await site.open_stream(f"{API}/session/{session_id}/message", payload)
+            title = await _wait_until_idle(site, state.api, session_id)
+            payload = _message(get_last_user_message(messages), model, attachments)
+            response = await site.open_stream(f"{state.api}/session/{session_id}/message", payload)
             return _Turn(response, session_id, agent_id, title)
         except SessionGone:
             debug.log("HailuoAI: the MiniMax Agent session is gone; a new one gets the whole history")
     session_id = await _create_session(site, state, model)
-    payload = _message(format_prompt(messages), model)
-    response = await site.open_stream(f"{API}/session/{session_id}/message", payload)
+    payload = _message(format_prompt(messages), model, attachments)
+    response = await site.open_stream(f"{state.api}/session/{session_id}/message", payload)
     return _Turn(response, session_id, state.agent_id or "", title)
 
 
-def _message(content: str, model: dict[str, Any] | None) -> dict[str, Any]:
+def _message(
+    content: str, model: dict[str, Any] | None, attachments: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     if not content.strip():
-        raise BadRequestError("There is no user message to send to MiniMax Agent")
+        if not attachments:
+            raise BadRequestError("There is no user message to send to MiniMax Agent")
+        content = " "  # files without words: what the web app sends
     body: dict[str, Any] = {"content": content}
     if model:
         body["model"] = model
     body["turn_id"] = str(uuid.uuid4())
     body["worktreeMode"] = False
+    if attachments:
+        body["attachments"] = attachments
     return body
 
 
@@ -232,16 +242,20 @@ async def _session_reply(
     conversation: Any = None,
     return_conversation: bool = True,
     reasoning_effort: Any = None,
+    media: Any = None,
     **kwargs: Any,
 ) -> AsyncGenerator[Any, None]:
-    """One reply by the session API (Gen C)."""
+    """One reply by the session API (Gen C, or Gen B's prefix: ``account.probe``)."""
     chosen = model_object(model, reasoning_effort)
+    files = TurnFiles(collect_attachments(media, messages))  # checked before any request
     reader = TurnReader()
 
     try:
-        async with PooledSession(identity.account, settings.proxy) as session:
+        async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
             site = AgentSite(session, settings, account.corrected(identity, settings.origin))
-            turn = await open_with_recovery(site, lambda: _open_turn(site, messages, conversation, chosen))
+            turn = await open_with_recovery(
+                site, lambda: _open_turn(site, messages, conversation, chosen, files)
+            )
             try:
                 if return_conversation:
                     yield Conversation(

@@ -1,4 +1,4 @@
-"""The HTTP calls to Hailuo, over a caller-owned (usually pooled) aiohttp session.
+"""The HTTP calls to Hailuo, over a caller-owned (usually pooled) session (aiohttp's, or curl_cffi's).
 
 Errors come out as g4f errors with short messages; the token is sent only in
 the ``token`` header and never appears in an error text. Timeouts are set per
@@ -13,7 +13,6 @@ import string
 from collections.abc import Awaitable
 from typing import Any
 
-import aiohttp
 from g4f.errors import ResponseError, ResponseStatusError
 
 from g4f_hailuo._config import Settings
@@ -21,7 +20,8 @@ from g4f_hailuo._errors import describe_body, error_for_code, error_for_status, 
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.protocols.hailuo_v4.request import request_headers, signed_target
 from g4f_hailuo.protocols.hailuo_v4.signing import chat_body_segment, json_body_segment
-from g4f_hailuo.transport.http import read_body, send_with_retries, url_for
+from g4f_hailuo.transport.base import Response, Session
+from g4f_hailuo.transport.http import read_body, send_through, url_for
 from g4f_hailuo.transport.sessions import request_timeout
 
 __all__ = [
@@ -40,14 +40,14 @@ _ERROR_BODY_LIMIT = 16 * 1024
 _JSON_BODY_LIMIT = 1024 * 1024
 
 
-async def _raise_for_response(response: aiohttp.ClientResponse) -> None:
+async def _raise_for_response(response: Response) -> None:
     body = await read_body(response, _ERROR_BODY_LIMIT)
     excerpt, code = describe_body(body, response.headers.get("Content-Type", ""))
     raise error_for_status(response.status, excerpt, code, response.headers.get("Retry-After"))
 
 
 async def call_json(
-    session: aiohttp.ClientSession,
+    session: Session,
     settings: Settings,
     identity: Identity,
     method: str,
@@ -62,7 +62,7 @@ async def call_json(
     body_bytes = body_text.encode("utf-8") if body_text is not None else None
     timeout = request_timeout(settings.connect_timeout, settings.read_timeout)
 
-    def send() -> Awaitable[aiohttp.ClientResponse]:
+    def send(session: Session) -> Awaitable[Response]:
         # Signed afresh for every attempt: a new ``unix``.
         path_and_query, yy = signed_target(path, settings.region, identity, segment, with_device=with_device)
         headers = request_headers(settings.origin, identity, yy)
@@ -73,7 +73,7 @@ async def call_json(
             method, url, data=body_bytes, headers=headers, proxy=settings.proxy, timeout=timeout
         )
 
-    response = await send_with_retries(settings, path, send)
+    response = await send_through(settings, path, session, identity.account, send)
     try:
         if response.status != 200:
             await _raise_for_response(response)
@@ -95,7 +95,7 @@ async def call_json(
     return data if isinstance(data, dict) else {}
 
 
-async def register_device(session: aiohttp.ClientSession, settings: Settings, identity: Identity) -> str:
+async def register_device(session: Session, settings: Settings, identity: Identity) -> str:
     data = await call_json(
         session, settings, identity, "POST", DEVICE_REGISTER_PATH, {"uuid": identity.uuid}, with_device=False
     )
@@ -105,9 +105,7 @@ async def register_device(session: aiohttp.ClientSession, settings: Settings, id
     return device_id
 
 
-async def fetch_user_info(
-    session: aiohttp.ClientSession, settings: Settings, identity: Identity
-) -> dict[str, Any]:
+async def fetch_user_info(session: Session, settings: Settings, identity: Identity) -> dict[str, Any]:
     data = await call_json(session, settings, identity, "GET", USER_INFO_PATH)
     info = data.get("userInfo")
     if not isinstance(info, dict):
@@ -158,7 +156,7 @@ class ChatStream:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: Session,
         settings: Settings,
         identity: Identity,
         *,
@@ -172,9 +170,9 @@ class ChatStream:
         self._character_id = character_id
         self._prompt = prompt
         self._chat_id = chat_id
-        self._response: aiohttp.ClientResponse | None = None
+        self._response: Response | None = None
 
-    async def __aenter__(self) -> aiohttp.ClientResponse:
+    async def __aenter__(self) -> Response:
         response = self._response = await self._post()
         try:
             if response.status != 200:
@@ -195,7 +193,7 @@ class ChatStream:
         else:
             response.close()  # an unread body: the server sees the disconnect now
 
-    def _post(self) -> Awaitable[aiohttp.ClientResponse]:
+    def _post(self) -> Awaitable[Response]:
         settings, identity, chat_id = self._settings, self._identity, self._chat_id
         referer = f"{settings.origin}/?chat={chat_id}" if chat_id != "0" else None
         segment = chat_body_segment(self._character_id, self._prompt, chat_id)
@@ -203,23 +201,20 @@ class ChatStream:
 
         body, content_type = chat_body(self._character_id, self._prompt, chat_id)
 
-        def send() -> Awaitable[aiohttp.ClientResponse]:
+        def send(session: Session) -> Awaitable[Response]:
             # Signed afresh for every attempt: a new ``unix``.
             path_and_query, yy = signed_target(CHAT_PATH, settings.region, identity, segment)
             headers = request_headers(settings.origin, identity, yy, referer=referer, stream=True)
             headers["Content-Type"] = content_type
-            return self._session.post(
-                url_for(settings.origin, path_and_query),
-                data=body,
-                headers=headers,
-                proxy=settings.proxy,
-                timeout=timeout,
+            url = url_for(settings.origin, path_and_query)
+            return session.request(
+                "POST", url, data=body, headers=headers, proxy=settings.proxy, timeout=timeout
             )
 
-        return send_with_retries(settings, "chat message", send)
+        return send_through(settings, "chat message", self._session, identity.account, send)
 
 
-async def _check_event_stream(response: aiohttp.ClientResponse) -> None:
+async def _check_event_stream(response: Response) -> None:
     content_type = response.headers.get("Content-Type", "")
     if content_type.startswith("text/event-stream"):
         return

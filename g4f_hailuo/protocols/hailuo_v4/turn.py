@@ -1,6 +1,7 @@
 """One reply of the ``/v4`` chat on one account: the whole history on a new chat, only the
 newest user message when ``conversation`` continues one of this account's. With ``delete_after``
-the chat is deleted (``DELETE /v1/api/chat/history/{chatID}``) once its answer is whole."""
+the chat is deleted (``DELETE /v1/api/chat/history/{chatID}``) once its answer is whole. Images
+and files are refused before any request (``NO_FILES``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.protocols.base import delete_quietly
 from g4f_hailuo.protocols.hailuo_v4.client import ChatStream, call_json, fetch_user_info
 from g4f_hailuo.protocols.hailuo_v4.stream import ReplyInterpreter, ReplyReader
+from g4f_hailuo.protocols.media import refuse_attachments
+from g4f_hailuo.transport.base import Session
 from g4f_hailuo.transport.http import transport_error
 from g4f_hailuo.transport.reply import read_reply
 from g4f_hailuo.transport.sessions import PooledSession
@@ -29,11 +32,16 @@ from g4f_hailuo.transport.sessions import PooledSession
 __all__ = ["delete_chat", "establish", "quota", "reply"]
 
 HISTORY_PATH = "/v1/api/chat/history"
+NO_FILES = (
+    "HailuoAI cannot send images or files by protocol 'hailuo-v4' (the retired Hailuo chat): the"
+    " upload its form field needs (an OSS-signed PUT with temporary keys, then policy_callback) is"
+    " not documented well enough to reproduce. Send the text alone; protocol 'agent' takes files"
+)
 
 
 async def establish(identity: Identity, settings: Settings) -> Identity:
     """Register a device if the token names none, and check the token is alive (``user/info``)."""
-    async with PooledSession(identity.account, settings.proxy) as session:
+    async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
         try:
             if identity.device_id is None:
                 identity = await devices.with_device(session, settings, identity)
@@ -45,7 +53,7 @@ async def establish(identity: Identity, settings: Settings) -> Identity:
 
 async def quota(identity: Identity, settings: Settings) -> dict[str, Any]:
     """The /v4 chat has no credits to show: whether the site accepts the token (``user/info``)."""
-    async with PooledSession(identity.account, settings.proxy) as session:
+    async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
         try:
             await fetch_user_info(session, settings, identity)
         except (asyncio.TimeoutError, aiohttp.ClientError) as error:
@@ -61,9 +69,11 @@ async def reply(
     *,
     conversation: Any = None,
     return_conversation: bool = True,
+    media: Any = None,
     **kwargs: Any,
 ) -> AsyncGenerator[Any, None]:
     """The reply's g4f chunks (the site picks the model; ``model`` is always the default)."""
+    refuse_attachments(media, messages, NO_FILES)
     continued = continued_chat(conversation, identity.token, HAILUO_V4)
     if continued is not None:
         chat_id, character_id = continued
@@ -84,7 +94,7 @@ async def reply(
 
     try:
         async with (
-            PooledSession(identity.account, settings.proxy) as session,
+            PooledSession(identity.account, settings.proxy, settings.impersonate) as session,
             ChatStream(
                 session, settings, identity, character_id=character_id, prompt=prompt, chat_id=chat_id
             ) as response,
@@ -99,8 +109,6 @@ async def reply(
         raise transport_error(settings, error, interpreter.text_length) from error
 
 
-async def delete_chat(
-    session: aiohttp.ClientSession, settings: Settings, identity: Identity, chat_id: str
-) -> None:
+async def delete_chat(session: Session, settings: Settings, identity: Identity, chat_id: str) -> None:
     """``DELETE /v1/api/chat/history/{chatID}`` (signed over ``{}``)."""
     await call_json(session, settings, identity, "DELETE", f"{HISTORY_PATH}/{chat_id}")

@@ -11,7 +11,8 @@ sent: the site picks them.
 Errors are the Agent client's (``protocols.agent.client``); a 401 is re-checked and a refused
 continuation (a 4xx but a signature 400, 401, 403 or 429) starts one new chat with the whole
 history. With ``delete_after`` the chat is deleted once its answer is whole (``delete_chat``,
-retried while the site says "chat is running").
+retried while the site says "chat is running"). Images and files are refused (``NO_FILES``),
+before any request: the legacy upload this API takes is not documented well enough to reproduce.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from g4f_hailuo.protocols.agent.models import DEFAULT_MODEL
 from g4f_hailuo.protocols.agent.turn import establish, open_with_recovery, quota
 from g4f_hailuo.protocols.base import delete_quietly, say_once
 from g4f_hailuo.protocols.matrix.polling import RUNNING, ChatPoller, as_id, chat_status
+from g4f_hailuo.protocols.media import refuse_attachments
 from g4f_hailuo.transport.http import transport_error
 from g4f_hailuo.transport.sessions import PooledSession
 
@@ -63,6 +65,11 @@ DELETE_RETRIES = 3
 DELETE_RETRY_SECONDS = 2.0
 _BUSY = "chat is running"
 _KEPT_STATUSES = frozenset({401, 403, 429})  # a refused continuation that a new chat would not cure
+NO_FILES = (
+    "HailuoAI cannot send images or files by protocol 'matrix' (MiniMax Agent's older polling API):"
+    " its upload (an Alibaba OSS request signed with temporary keys, then policy_callback) is not"
+    " documented well enough to reproduce. Send the text alone; protocol 'agent' takes files"
+)
 
 
 def send_body(text: str, chat_id: int | None = None) -> dict[str, Any]:
@@ -182,14 +189,16 @@ async def reply(
     conversation: Any = None,
     return_conversation: bool = True,
     reasoning_effort: Any = None,
+    media: Any = None,
     **kwargs: Any,
 ) -> AsyncGenerator[Any, None]:
     """The reply's g4f chunks: ``Conversation``, ``Reasoning`` and text deltas, ``FinishReason``."""
+    refuse_attachments(media, messages, NO_FILES)
     if model != DEFAULT_MODEL or reasoning_effort is not None:
         say_once("HailuoAI: protocol 'matrix' ignores the model and reasoning_effort: the site picks them")
     poller = ChatPoller()
     try:
-        async with PooledSession(identity.account, settings.proxy) as session:
+        async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
             site = AgentSite(session, settings, account.corrected(identity, settings.origin))
             sent = await open_with_recovery(site, lambda: _send(site, messages, conversation))
             if return_conversation:
