@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from g4f_hailuo.cli.account import claims_user, current_logins
@@ -54,6 +55,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="send TEXT instead of reading input (repeatable)",
     )
     chat.add_argument("--model", default="MiniMax", help="the model name (default: MiniMax)")
+    chat.add_argument(
+        "--reasoning",
+        choices=("on", "off"),
+        help="the model's thinking on or off (default: the model's own), shown dimmed before the answer",
+    )
+    chat.add_argument(
+        "--attach",
+        action="append",
+        metavar="FILE",
+        help="send FILE (an image or a document) with the first message (repeatable)",
+    )
     add_site_options(chat)
     chat.set_defaults(handler=cmd_chat)
 
@@ -74,13 +86,24 @@ class _Chat:
         self.conversation = None
         self.title = None
 
+    def _options(self) -> dict[str, Any]:
+        """The per-message options: thinking on/off, and the attached files with the first message."""
+        options: dict[str, Any] = {}
+        if self.args.reasoning:
+            options["reasoning_effort"] = "medium" if self.args.reasoning == "on" else "none"
+        if self.args.attach and not self.messages:
+            options["media"] = [(Path(name), Path(name).name) for name in self.args.attach]
+        return options
+
     def ask(self, prompt: str) -> str:
         """Send ``prompt``, stream the answer to ``out``; the history keeps it only on success."""
         import g4f
-        from g4f.providers.response import JsonConversation, TitleGeneration
+        from g4f.providers.response import JsonConversation, Reasoning, TitleGeneration
 
         messages = [*self.messages, {"role": "user", "content": prompt}]
         parts: list[str] = []
+        thinking = False  # the thinking is being written (dimmed on a terminal)
+        dim, plain = ("\x1b[2m", "\x1b[0m") if is_tty(self.out) else ("", "")
         reader_left = False
         spinner = Spinner("waiting for Hailuo", self.err).start()
         stream = g4f.ChatCompletion.create(
@@ -90,15 +113,26 @@ class _Chat:
             stream=True,
             conversation=self.conversation,
             **site_options(self.args),
+            **self._options(),
         )
         try:
             # closing: a stream left mid-answer (the reader went away) ends here, its connection
             # closed on g4f's loop, rather than at interpreter exit with an error from its clean-up.
             with contextlib.closing(stream):
                 for chunk in stream:
-                    if isinstance(chunk, str):
+                    if isinstance(chunk, Reasoning) and (chunk.token or chunk.status):
+                        spinner.stop()
+                        if not thinking:
+                            self.out.write(dim)
+                            thinking = True
+                        self.out.write(chunk.token or f"[{chunk.status}]\n")
+                        self.out.flush()
+                    elif isinstance(chunk, str):
                         if chunk:
                             spinner.stop()
+                            if thinking:
+                                self.out.write(f"{plain}\n")
+                                thinking = False
                             parts.append(chunk)
                             self.out.write(chunk)
                             self.out.flush()
@@ -111,6 +145,8 @@ class _Chat:
             raise
         finally:
             spinner.stop()
+            if thinking and not reader_left:
+                self.out.write(plain)
             if parts and not reader_left:
                 self.out.write("\n")
                 self.out.flush()
@@ -160,6 +196,9 @@ def _check_model(model: str, protocol: str | None) -> None:
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = resolve_site(args)
     _check_model(args.model, args.protocol)
+    for name in args.attach or ():
+        if not Path(name).is_file():
+            raise CommandError(f"--attach {name}: no such file", EXIT_USAGE)
     _source, identities = current_logins(settings)
     if not identities:
         raise CommandError(NOT_LOGGED_IN, EXIT_AUTH)

@@ -117,3 +117,50 @@ def test_status_shows_plan_and_credits_never_the_token_or_user_id(tmp_path):
         assert done.returncode == 3 and "Alive: no, MiniMax Agent rejected the token" in done.stdout
     finally:
         fake.stop()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # a PNG signature is enough for the type
+
+
+def test_chat_with_model_reasoning_and_an_attached_file(
+    home: Path, tmp_path: Path, agent: FakeAgent, agent_key: str
+) -> None:
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(PNG)
+    args = ("chat", "-m", "look", "-m", "again", "--base-url", agent.url, "--model", "minimax-m3")
+    done = run_cli(home, agent_key, *args, "--reasoning", "on", "--attach", str(picture))
+    assert done.returncode == EXIT_OK, done.stderr
+    first, second = agent.message_requests()
+    assert json.loads(first.body)["model"] == {
+        "provider_id": "minimax",
+        "model_id": "MiniMax-M3",
+        "reasoning": True,
+    }
+    assert [a["meta"]["file_name"] for a in json.loads(first.body)["attachments"]] == ["cat.png"]
+    assert "attachments" not in json.loads(second.body)  # the file goes with the first message only
+    thinking = agent.thinking_for("look")
+    # The thinking comes before the answer, on its own line (not dimmed: no terminal here).
+    assert done.stdout.startswith(thinking + "\n" + agent.reply_for("look", 1, files=("cat.png",)) + "\n")
+    off = run_cli(
+        home,
+        agent_key,
+        "chat",
+        "-m",
+        "quiet",
+        "--base-url",
+        agent.url,
+        "--model",
+        "MiniMax-M3",
+        "--reasoning",
+        "off",
+    )
+    assert off.returncode == EXIT_OK and off.stdout == agent.reply_for("quiet", 1) + "\n"
+    assert json.loads(agent.message_requests()[-1].body)["model"]["reasoning"] is False
+
+
+def test_chat_attach_of_a_missing_file_is_a_usage_error(home: Path, agent: FakeAgent, agent_key: str) -> None:
+    done = run_cli(
+        home, agent_key, "chat", "-m", "hi", "--base-url", agent.url, "--attach", "/nonexistent.png"
+    )
+    assert done.returncode == EXIT_USAGE and "nonexistent.png" in done.stderr
+    assert agent.message_requests() == []
