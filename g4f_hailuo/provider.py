@@ -77,6 +77,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     use_nodriver = browser_login_available()
     default_model = DEFAULT_MODEL  # the account's default model
     models: ClassVar[list[str]] = [DEFAULT_MODEL, *KNOWN_MODELS]
+    default_vision_model = DEFAULT_MODEL  # images and files (the Agent): the GUI's upload button
+    vision_models: ClassVar[list[str]] = models
     model_aliases: ClassVar[dict[str, str]] = {"hailuo": DEFAULT_MODEL, "hailuoai": DEFAULT_MODEL}
 
     # Identities of tokens given explicitly (api_key / env), validated once per

@@ -57,3 +57,10 @@ def test_credits_of_reads_both_shapes():
         }
     }
     assert credits_of(migrated) == {"credits": 150.5, "free_credits": 50, "purchased_credits": 100.5}
+
+
+def test_the_gui_list_offers_uploads():
+    """g4f's GUI shows its upload button for a provider with a vision model."""
+    from g4f_hailuo._bridge_registry import gui_entry
+
+    assert gui_entry("HailuoAI", HailuoAI)["vision"] is True
