@@ -320,10 +320,10 @@ def token_value(value: Any) -> str | None:
 
 def _real_user_id(detail: Any) -> str | None:
     """``realUserID`` of the Agent site's ``user_detail_agent`` (JSON text)."""
-    # Imported here: token_sources imports this module.
-    from g4f_hailuo.accounts.token_sources import _agent_user_id
+    # Imported here: token_files imports this module.
+    from g4f_hailuo.accounts.token_files import agent_user_id
 
-    return _agent_user_id(detail)
+    return agent_user_id(detail)
 
 
 def _parse(stored: object) -> BrowserLogin | None:

@@ -200,11 +200,12 @@ def test_a_registered_device_is_kept_for_the_next_process_without_the_token(fake
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert token not in stored.read_text() and first.query["device_id"] in stored.read_text()
     assert not HailuoAI.get_cache_file().exists()  # the token itself is still never stored
+    from g4f_hailuo.accounts import token_files
     from g4f_hailuo.accounts import token_sources as _token_sources
 
     assert _token_sources.tokens_in_files(isolated_g4f, fake.url) == ((), ())
     assert not [
-        key for key in _token_sources._parsed if key[0].name == DEVICES_FILE_NAME
+        key for key in token_files._parsed if key[0].name == DEVICES_FILE_NAME
     ]  # not read as an export
 
 
