@@ -9,57 +9,33 @@ that made it. An account that turns out banned or expired is *retired*: it
 leaves every pool, the waiters it strands are woken, and it is reported (by its
 fingerprint, never its token).
 
-The state is process-wide and loop-agnostic: g4f's GUI serves each request on
-its own thread with its own event loop, so the slots live under a
-``threading.Lock`` and waiters are woken with ``call_soon_threadsafe``.
+By default the rule, the queue and the retirements hold for every process using the same
+cookies dir, and with ``HAILUOAI_LEASE_URL`` for every machine using that Redis
+(:mod:`.leases`); the slots themselves are kept by :mod:`.slots`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
+import hashlib
 import logging
-import threading
-import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from g4f import debug
 from g4f.errors import RateLimitError
 
+from g4f_hailuo.accounts import leases
+from g4f_hailuo.accounts import slots as _slots
 from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.accounts.slots import AccountsGone, Slot, release
 
 __all__ = ["AccountPool", "AccountsGone", "exclusive", "report", "reset"]
 
 logger = logging.getLogger("g4f_hailuo")
 
 _MAX_SLOTS = 4096  # idle live slots beyond this are forgotten, least recently used first
-
-
-class AccountsGone(Exception):
-    """Every account a request could use was retired while it waited (internal)."""
-
-
-@dataclass(eq=False)
-class _Slot:
-    key: str
-    busy: bool = False
-    retired: str | None = None
-    last_used: float = 0.0
-
-
-@dataclass(eq=False)
-class _Waiter:
-    eligible: list[str]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[None]
-    granted: str | None = None
-    gone: bool = False
-
-
-_lock = threading.Lock()
-_slots: dict[str, _Slot] = {}
-_waiters: deque[_Waiter] = deque()
+_release = release  # (tests wrap it: when an account is given back)
 
 
 def report(message: str) -> None:
@@ -72,119 +48,36 @@ def report(message: str) -> None:
 
 
 def reset() -> None:
-    """Forget every slot and waiter (tests)."""
-    with _lock:
-        _slots.clear()
-        _waiters.clear()
+    """Forget every slot and waiter, and the lease backends (tests)."""
+    with _slots.lock:
+        _slots.by_key.clear()
+        _slots.waiters.clear()
+        _slots.watchers.clear()
+        _slots.unsaved.clear()
+    leases.forget_backends()
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+@functools.lru_cache(maxsize=64)
+def _origin_tag(origin: str) -> str:
+    return hashlib.sha256(origin.encode("utf-8")).hexdigest()[:12]
 
 
-def _wake(waiter: _Waiter) -> bool:
-    try:
-        waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
-    except RuntimeError:  # its loop is closed: the waiter is gone
-        return False
-    return True
-
-
-def _slot(key: str) -> _Slot:
-    slot = _slots.get(key)
-    if slot is None:
-        slot = _slots[key] = _Slot(key)
-    return slot
-
-
-def _hand_over(slot: _Slot) -> None:
-    """Give a free slot to the first waiter that can use it (caller holds the lock)."""
-    for waiter in list(_waiters):
-        if slot.key not in waiter.eligible:
-            continue
-        _waiters.remove(waiter)
-        waiter.granted, slot.busy = slot.key, True
-        if _wake(waiter):
-            return
-        waiter.granted, slot.busy = None, False
-
-
-def _release(key: str) -> None:
-    slot = _slot(key)
-    slot.busy = False
-    slot.last_used = time.monotonic()
-    if slot.retired is None:
-        _hand_over(slot)
-
-
-def _forgettable(slot: _Slot, wanted: set[str]) -> bool:
+def _forgettable(slot: Slot, wanted: set[str]) -> bool:
     """A slot whose loss changes nothing: idle, awaited by nobody, and not retired
     (a forgotten retired account would come back live the next time it is given)."""
     return not slot.busy and slot.retired is None and slot.key not in wanted
 
 
 def _forget_idle_slots() -> None:
-    if len(_slots) <= _MAX_SLOTS:
+    if len(_slots.by_key) <= _MAX_SLOTS:
         return
-    wanted = {key for waiter in _waiters for key in waiter.eligible}
+    wanted = {key for waiter in (*_slots.waiters, *_slots.watchers) for key in waiter.eligible}
     idle = sorted(
-        (slot for slot in _slots.values() if _forgettable(slot, wanted)),
+        (slot for slot in _slots.by_key.values() if _forgettable(slot, wanted)),
         key=lambda slot: slot.last_used,
     )
-    for slot in idle[: len(_slots) - _MAX_SLOTS]:
-        del _slots[slot.key]
-
-
-async def _acquire(keys: Sequence[str], timeout: float) -> str | None:
-    """Hold one of ``keys``: at once if one is free, else first come first served.
-
-    Returns the key held, ``None`` after ``timeout`` seconds; raises
-    :class:`AccountsGone` when every key was retired meanwhile."""
-    with _lock:
-        slots = [slot for slot in map(_slot, keys) if slot.retired is None]
-        if not slots:
-            raise AccountsGone
-        free = [slot for slot in slots if not slot.busy]
-        if free:
-            slot = min(free, key=lambda slot: slot.last_used)
-            slot.busy = True
-            return slot.key
-        loop = asyncio.get_running_loop()
-        waiter = _Waiter([slot.key for slot in slots], loop, loop.create_future())
-        _waiters.append(waiter)
-    try:
-        await asyncio.wait({waiter.future}, timeout=timeout)
-    except BaseException:  # cancelled: give back what may have been handed over meanwhile
-        with _lock:
-            if waiter.granted is not None:
-                _release(waiter.granted)
-            elif waiter in _waiters:
-                _waiters.remove(waiter)
-        raise
-    with _lock:
-        if waiter.granted is None and waiter in _waiters:
-            _waiters.remove(waiter)
-        granted = waiter.granted
-    if granted is None and waiter.gone:
-        raise AccountsGone
-    return granted
-
-
-def _retire(key: str, reason: str) -> bool:
-    with _lock:
-        slot = _slot(key)
-        if slot.retired is not None:
-            return False
-        slot.retired = reason
-        for waiter in list(_waiters):
-            if key in waiter.eligible:
-                waiter.eligible.remove(key)
-                if not waiter.eligible:
-                    _waiters.remove(waiter)
-                    waiter.gone = True
-                    _wake(waiter)
-        return True
+    for slot in idle[: len(_slots.by_key) - _MAX_SLOTS]:
+        del _slots.by_key[slot.key]
 
 
 @dataclass
@@ -194,47 +87,57 @@ class AccountPool:
     origin: str
     identities: Sequence[Identity]
     _by_key: dict[str, Identity] = field(init=False, repr=False)
+    _tag: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_key = {}
+        self._tag = _origin_tag(self.origin)
         for identity in self.identities:
             self._by_key.setdefault(self._key(identity.account), identity)
-        with _lock:
+        with _slots.lock:
             for key in self._by_key:
-                _slot(key)
+                _slots.slot_of(key)
             _forget_idle_slots()
 
     def __repr__(self) -> str:
         return f"AccountPool(origin={self.origin!r}, accounts={len(self._by_key)}, live={len(self.live())})"
 
     def _key(self, account: str) -> str:
-        return f"{self.origin} {account}"
+        """The account's name in every store: the origin's tag and the token's fingerprint."""
+        return f"{self._tag}-{account.removeprefix('sha256:')}"
 
     def __len__(self) -> int:
         return len(self._by_key)
 
     def live(self) -> list[Identity]:
-        with _lock:
-            return [identity for key, identity in self._by_key.items() if _slot(key).retired is None]
+        with _slots.lock:
+            return [identity for key, identity in self._by_key.items() if _slots.slot_of(key).retired is None]
 
     def retired_reasons(self) -> list[tuple[str, str]]:
         """``(account fingerprint, why it left)`` for each retired account of this pool."""
-        with _lock:
-            reasons = [(identity.account, _slot(key).retired) for key, identity in self._by_key.items()]
+        with _slots.lock:
+            reasons = [
+                (identity.account, _slots.slot_of(key).retired) for key, identity in self._by_key.items()
+            ]
         return [(account, reason) for account, reason in reasons if reason is not None]
 
     def retire(self, identity: Identity, reason: str) -> bool:
-        """Take an account out of every pool; whether it was still serving."""
-        return _retire(self._key(identity.account), reason)
+        """Take an account out of every pool, here and wherever the leases are shared;
+        whether it was still serving."""
+        key = self._key(identity.account)
+        with _slots.lock:
+            retired = _slots.retire(key, reason)
+        if retired:
+            _slots.share(key, reason)
+        return retired
 
     def reinstate(self, identity: Identity) -> None:
         """Put an account back (a fresh login proved it alive)."""
-        with _lock:
-            slot = _slot(self._key(identity.account))
-            if slot.retired is not None:
-                slot.retired = None
-                if not slot.busy:
-                    _hand_over(slot)
+        key = self._key(identity.account)
+        with _slots.lock:
+            was_retired = _slots.reinstate(key)
+        if was_retired or _slots.retired_elsewhere(key):
+            _slots.share(key, None)
 
     def lease(self, prefer: str | None, timeout: float) -> _Lease:
         """Hold one live account for one reply (``async with``): ``prefer`` (an
@@ -250,11 +153,12 @@ class _Lease:
     async generator of its own, which ``loop.shutdown_asyncgens()`` may close
     before the provider's generator inside it, and leaving it then fails."""
 
-    __slots__ = ("_key", "_pool", "_prefer", "_timeout")
+    __slots__ = ("_key", "_pool", "_prefer", "_session", "_timeout")
 
     def __init__(self, pool: AccountPool, prefer: str | None, timeout: float) -> None:
         self._pool, self._prefer, self._timeout = pool, prefer, timeout
         self._key: str | None = None
+        self._session: leases.LeaseSession | None = None
 
     async def __aenter__(self) -> Identity:
         pool = self._pool
@@ -263,7 +167,12 @@ class _Lease:
         keys = [preferred] if preferred in live else list(live)
         if not keys:
             raise AccountsGone
-        key = await _acquire(keys, self._timeout)
+        found = leases.backend()
+        if found is None:
+            key = await _slots.acquire(keys, self._timeout)
+        else:
+            held = await _slots.acquire_shared(found, keys, self._timeout)
+            key, self._session = held or (None, None)
         if key is None:
             if len(keys) == 1 and len(live) > 1:
                 what = "The Hailuo account of this conversation is busy with another reply"
@@ -280,9 +189,19 @@ class _Lease:
 
     async def __aexit__(self, *exc_info: object) -> None:
         key, self._key = self._key, None
-        if key is not None:
-            with _lock:
-                _release(key)
+        session, self._session = self._session, None
+        try:
+            if session is not None:
+                try:  # a retirement during the reply is stored before anyone else may take the account
+                    if _slots.unsaved:
+                        await _slots.flush(session.backend)
+                except Exception as error:
+                    debug.log(f"HailuoAI: the account's retirement is not shared yet: {error}")
+                await session.close()
+        finally:
+            if key is not None:
+                with _slots.lock:
+                    _release(key)
 
 
 def exclusive(name: str, timeout: float) -> _Exclusive:
@@ -301,11 +220,11 @@ class _Exclusive:
         self._held: str | None = None
 
     async def __aenter__(self) -> bool:
-        self._held = await _acquire([self._key], self._timeout)
+        self._held = await _slots.acquire([self._key], self._timeout)
         return self._held is not None
 
     async def __aexit__(self, *exc_info: object) -> None:
         held, self._held = self._held, None
         if held is not None:
-            with _lock:
+            with _slots.lock:
                 _release(held)
