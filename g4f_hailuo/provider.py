@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from g4f import debug
-from g4f.errors import G4FError, MissingAuthError, MissingRequirementsError
+from g4f.errors import G4FError, MissingAuthError, MissingRequirementsError, PaymentRequiredError
 from g4f.providers.base_provider import AsyncAuthedProvider, ProviderModelMixin
 from g4f.providers.response import AuthResult, RequestLogin
 from g4f.typing import AsyncResult, Messages
@@ -42,6 +42,7 @@ from g4f_hailuo.accounts.browser_login import browser_login_available
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.accounts.lifecycle import (
     OneLoginAtATime,
+    Refused,
     conversation_account,
     expired_message,
     login_summary,
@@ -231,13 +232,17 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         return pool
 
     @classmethod
-    def _retire(cls, pool: AccountPool, source: TokenSource, identity: Identity, reason: str) -> None:
-        """An account the site refused (expired, HTTP 401, banned) leaves the pool;
-        a cached login also leaves the cache."""
+    def _retire(
+        cls, pool: AccountPool, source: TokenSource, identity: Identity, reason: str, forget: bool = True
+    ) -> None:
+        """An account the site refused (expired, HTTP 401, banned) or that is out of credits
+        leaves the pool (shared: for a day); a refused cached login (``forget``) also the cache."""
         reason = scrub(reason, identity.token)
         cls._identities.pop((identity.account, pool.origin), None)
-        if source.kind == CACHE and _auth_cache.remove_login(
-            cls.get_cache_file(), identity.token, pool.origin
+        if (
+            forget
+            and source.kind == CACHE
+            and _auth_cache.remove_login(cls.get_cache_file(), identity.token, pool.origin)
         ):
             debug.log(f"HailuoAI: removed the refused login of account {identity.account} from the cache")
         if pool.retire(identity, reason) and len(pool) > 1:
@@ -257,12 +262,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         kwargs: dict[str, Any],
     ) -> AsyncGenerator[Any, None]:
         """One reply on one account. Title and conversation are held back until
-        the first text, so that a refusal (``_Refused``) can still move the
+        the first text, so that a refusal (``Refused``) can still move the
         reply to another account without the caller seeing the first attempt."""
         try:
             identity = await cls._ready(identity, source, settings)
         except MissingAuthError as error:
-            raise _Refused(identity, error) from None
+            raise Refused(identity, error) from None
         held: list[Any] = []
         started = False
         reply = cls.create_authed(
@@ -280,10 +285,10 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                     yield chunk
                 else:
                     held.append(chunk)
-        except MissingAuthError as error:
+        except (MissingAuthError, PaymentRequiredError) as error:
             if started or not getattr(error, "retire", True):
                 raise  # a 401 the account's token check passed: not the account's fault
-            raise _Refused(identity, error) from None
+            raise Refused(identity, error) from None  # refused, or out of credits: another account
         finally:
             await reply.aclose()  # at once, not when the garbage collector gets to it
         for chunk in held:
@@ -316,7 +321,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             source = find_tokens(api_key, settings.origin)
             pool = cls._pool(source, settings)
             if not pool.live():
-                if source.explicit or logged_in or (source.kind != NONE and not browser_login_available()):
+                no_login = source.explicit or logged_in or isinstance(refused, PaymentRequiredError)
+                if no_login or (source.kind != NONE and not browser_login_available()):
                     raise refused or unusable(pool, source)
                 where = f" in {source.describe()}" if source.kind != NONE else ""
                 debug.log(f"HailuoAI: no usable account{where}; logging in through the browser")
@@ -334,12 +340,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                         ) as reply:
                             async for chunk in reply:
                                 yield chunk
-                    except _Refused as error:
+                    except Refused as error:
                         # Retired while the lease is held: no waiter gets the refused account.
-                        cls._retire(pool, source, error.identity, str(error.error))
+                        cls._retire(pool, source, error.identity, error.reason, error.forget)
                         raise
                 return
-            except _Refused as error:
+            except Refused as error:
                 refused = error.error
             except AccountsGone:
                 continue
@@ -377,17 +383,6 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
 
 QUEUE_TIMEOUT_ENV = "HAILUOAI_QUEUE_TIMEOUT"
 DEFAULT_QUEUE_TIMEOUT = 60.0
-
-
-class _Refused(Exception):
-    """The site refused an account before any text of the reply (internal)."""
-
-    def __init__(self, identity: Identity, error: MissingAuthError) -> None:
-        super().__init__(identity.account)
-        self.identity = identity
-        message = str(error)
-        # The site's own words may come back to the user: never with the token in them.
-        self.error = type(error)(scrub(message, identity.token)) if identity.token in message else error
 
 
 def _auth_result(identity: Identity, settings: Settings) -> AuthResult:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from g4f.errors import MissingAuthError
+from g4f.errors import G4FError, MissingAuthError, PaymentRequiredError
 
 from g4f_hailuo._config import Settings, seconds_setting
 from g4f_hailuo._conversation import _field
@@ -22,6 +22,7 @@ __all__ = [
     "LOGIN_TIMEOUT_ENV",
     "NEAR_EXPIRY_SECONDS",
     "OneLoginAtATime",
+    "Refused",
     "conversation_account",
     "expired_message",
     "login_summary",
@@ -69,6 +70,23 @@ def unusable(pool: AccountPool, source: TokenSource) -> MissingAuthError:
             + "; ".join(f"{account}: {reason}" for account, reason in reasons)
         )
     return MissingAuthError(f"No Hailuo token: {HOW_TO_LOGIN}")
+
+
+class Refused(Exception):
+    """The site refused an account, or it is out of credits, before any text of the reply: it
+    leaves the pool and the reply moves to another account (internal)."""
+
+    def __init__(self, identity: Identity, error: G4FError) -> None:
+        super().__init__(identity.account)
+        self.identity = identity
+        message = str(error)
+        # The site's own words may come back to the user: never with the token in them.
+        self.error = (
+            type(error)(message.replace(identity.token, "***")) if identity.token in message else error
+        )
+        # Out of credits is no reason to forget a login: the credits come back tomorrow.
+        self.forget = not isinstance(error, PaymentRequiredError)
+        self.reason = str(self.error) if self.forget else f"out of credits until tomorrow ({self.error})"
 
 
 def conversation_account(conversation: Any) -> str | None:

@@ -11,11 +11,12 @@ from typing import Any
 import g4f
 import pytest
 from g4f.client import AsyncClient
-from g4f.errors import MissingAuthError
+from g4f.errors import MissingAuthError, PaymentRequiredError
+from g4f.providers.response import AuthResult
 
 from g4f_hailuo.accounts.identity import Identity
 from g4f_hailuo.fake.agent.server import FakeAgent
-from g4f_hailuo.provider import Conversation
+from g4f_hailuo.provider import Conversation, HailuoAI
 
 SLOW = "[[scenario:normal frames=20 delay=0.05]] "
 
@@ -149,3 +150,37 @@ def test_nothing_of_the_identity_in_repr_conversation_or_log(agent, agent_token,
             )
         assert agent_token not in str(raised.value) and real_user_id not in str(raised.value)
     assert not any(agent_token in line or real_user_id in line for line in debug_log)
+
+
+def test_an_account_out_of_credits_leaves_the_pool_and_the_others_serve(agent):
+    poor, rich = agent.issue_token(), agent.issue_token()
+    agent.set_credits(poor, 0)
+    keys = f"{agent.api_key(poor)},{agent.api_key(rich)}"
+
+    def ask_once(text: str) -> str:
+        return g4f.ChatCompletion.create(
+            model="MiniMax", messages=user(text), provider="HailuoAI", api_key=keys, base_url=agent.url
+        )
+
+    assert ask_once("hi") == agent.reply_for("hi", 1)  # the refusal moved the reply to the other account
+    assert agent.turns(rich) == 1
+    before = len(agent.message_requests())
+    assert ask_once("again") == agent.reply_for("again", 1)
+    assert all(r.query.get("token") == rich for r in agent.message_requests()[before:])  # retired for now
+    agent.set_credits(rich, 0)
+    with pytest.raises(PaymentRequiredError, match="credits"):
+        ask_once("more")  # only when none is left
+
+
+def test_out_of_credits_keeps_a_cached_login(agent, isolated_g4f):
+    from g4f_hailuo.accounts import auth_cache
+
+    token = agent.issue_token()
+    agent.set_credits(token, 0)
+    identity = Identity.from_token(agent.api_key(token))
+    HailuoAI.write_cache_file(HailuoAI.get_cache_file(), AuthResult(**identity.to_dict(), origin=agent.url))
+    with pytest.raises(PaymentRequiredError):
+        g4f.ChatCompletion.create(
+            model="MiniMax", messages=user("hi"), provider="HailuoAI", base_url=agent.url
+        )
+    assert len(auth_cache.read_logins(HailuoAI.get_cache_file())) == 1  # the login stays for tomorrow
