@@ -18,7 +18,15 @@ from g4f.errors import (
     ResponseStatusError,
 )
 
-__all__ = ["HOW_TO_LOGIN", "describe_body", "error_for_code", "error_for_status", "scrub", "status_code"]
+__all__ = [
+    "HOW_TO_LOGIN",
+    "describe_body",
+    "error_for_code",
+    "error_for_status",
+    "scrub",
+    "status_code",
+    "without_secret",
+]
 
 HOW_TO_LOGIN = "give a Hailuo token with api_key=... or HAILUOAI_API_KEY, or log in with `g4f-hailuo login`"
 CODE_BAD_REQUEST = 2
@@ -33,6 +41,12 @@ def scrub(text: str, *secrets: str | None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def without_secret(error: G4FError, secret: str) -> G4FError:
+    """``error``, or a copy of it without ``secret`` in its message (defence in depth)."""
+    message = str(error)
+    return type(error)(scrub(message, secret)) if secret and secret in message else error
 
 
 def status_code(status: object) -> int | None:

@@ -36,7 +36,7 @@ from g4f_hailuo._config import (
     switched_off,
 )
 from g4f_hailuo._conversation import Conversation
-from g4f_hailuo._errors import HOW_TO_LOGIN, scrub
+from g4f_hailuo._errors import HOW_TO_LOGIN, scrub, without_secret
 from g4f_hailuo.accounts import auth_cache as _auth_cache
 from g4f_hailuo.accounts.browser_login import browser_login_available
 from g4f_hailuo.accounts.identity import Identity
@@ -270,9 +270,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             raise Refused(identity, error) from None
         held: list[Any] = []
         started = False
-        reply = cls.create_authed(
-            model, messages, auth_result=AuthResult(**identity.to_dict()), settings=settings, **kwargs
-        )
+        # The protocol's reply itself (create_authed is for g4f's callers): one layer less per chunk.
+        reply = protocol_for(settings.protocol).reply(model, messages, identity, settings, **kwargs)
         try:
             async for chunk in reply:
                 if started:
@@ -285,10 +284,15 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                     yield chunk
                 else:
                     held.append(chunk)
-        except (MissingAuthError, PaymentRequiredError) as error:
-            if started or not getattr(error, "retire", True):
-                raise  # a 401 the account's token check passed: not the account's fault
-            raise Refused(identity, error) from None  # refused, or out of credits: another account
+        except G4FError as error:
+            refusal = isinstance(error, (MissingAuthError, PaymentRequiredError))
+            # Not for a 401 the account's token check passed: that is not the account's fault.
+            if refusal and not started and getattr(error, "retire", True):
+                raise Refused(identity, error) from None  # refused, or out of credits: another account
+            clean = without_secret(error, identity.token)
+            if clean is error:
+                raise
+            raise clean from None
         finally:
             await reply.aclose()  # at once, not when the garbage collector gets to it
         for chunk in held:
@@ -371,10 +375,10 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             async for chunk in reply:
                 yield chunk
         except G4FError as error:
-            message = str(error)
-            if identity.token in message:  # defence in depth: never show the token
-                raise type(error)(scrub(message, identity.token)) from None
-            raise
+            clean = without_secret(error, identity.token)
+            if clean is error:
+                raise
+            raise clean from None
         finally:
             await reply.aclose()
 
