@@ -20,6 +20,26 @@ def ask(agent: FakeAgent, key: str, content: Any, **kwargs: Any) -> Any:
     )
 
 
+async def stream_with_client(agent: FakeAgent, key: str, prompt: str, **kwargs: Any) -> tuple[str, str]:
+    """The answer and the reasoning of one streamed reply through g4f's ``AsyncClient``."""
+    from g4f.client import AsyncClient
+
+    stream = AsyncClient(api_key=key).chat.completions.create(
+        model="MiniMax",
+        messages=[{"role": "user", "content": prompt}],
+        provider="HailuoAI",
+        base_url=agent.url,
+        stream=True,
+        **kwargs,
+    )
+    content, reasoning = [], []
+    async for chunk in stream:
+        delta = chunk.choices[0].delta
+        content.append(delta.content or "")
+        reasoning.append(getattr(delta, "reasoning", None) or "")
+    return "".join(content), "".join(reasoning)
+
+
 def text_of(chunks: list[Any]) -> str:
     return "".join(chunk for chunk in chunks if isinstance(chunk, str))
 

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from g4f.client import AsyncClient
 from g4f.errors import (
     CloudflareError,
     MissingAuthError,
@@ -20,7 +19,7 @@ from g4f.errors import (
 from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.response import FinishReason, Reasoning, TitleGeneration, Usage
 
-from agent.front_door import ask, paths, text_of, thinking_of
+from agent.front_door import ask, paths, stream_with_client, text_of, thinking_of
 from g4f_hailuo.fake.agent.server import run_in_thread
 from g4f_hailuo.fake.scenario_kit import chat_title
 from g4f_hailuo.protocols.agent import account
@@ -96,22 +95,10 @@ def test_a_conversation_of_another_protocol_or_account_starts_a_new_session(agen
 
 
 async def test_async_client_stream_and_reasoning(agent, agent_key):
-    client = AsyncClient(api_key=agent_key)
     prompt = "[[scenario:thinking]] hi there"
-    stream = client.chat.completions.create(
-        model="MiniMax",
-        messages=[{"role": "user", "content": prompt}],
-        provider="HailuoAI",
-        base_url=agent.url,
-        stream=True,
-    )
-    content, reasoning = [], []
-    async for chunk in stream:
-        delta = chunk.choices[0].delta
-        content.append(delta.content or "")
-        reasoning.append(getattr(delta, "reasoning", None) or "")
-    assert "".join(content) == agent.reply_for(prompt, 1)
-    assert "".join(reasoning) == agent.thinking_for(prompt)
+    content, reasoning = await stream_with_client(agent, agent_key, prompt)
+    assert content == agent.reply_for(prompt, 1)
+    assert reasoning == agent.thinking_for(prompt)
 
 
 @pytest.mark.parametrize(

@@ -12,14 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from g4f.client import AsyncClient
 from g4f.errors import BadRequestError, MissingAuthError, RateLimitError, ResponseStatusError
 from g4f.errors import TimeoutError as G4FTimeoutError
 from g4f.providers.helper import format_prompt
 from g4f.providers.response import FinishReason, Reasoning
 
 from agent import front_door
-from agent.front_door import text_of, thinking_of
+from agent.front_door import stream_with_client, text_of, thinking_of
 from g4f_hailuo._config import resolve_settings
 from g4f_hailuo._conversation import token_fingerprint
 from g4f_hailuo.accounts.identity import Identity
@@ -196,23 +195,10 @@ def test_chat_is_running_is_a_rate_limit_without_text(agent, agent_key):
 
 
 async def test_async_client_under_matrix(agent, agent_key):
-    client = AsyncClient(api_key=agent_key)
     prompt = "[[scenario:thinking]] async"
-    stream = client.chat.completions.create(
-        model="MiniMax",
-        messages=[{"role": "user", "content": prompt}],
-        provider="HailuoAI",
-        base_url=agent.url,
-        protocol="matrix",
-        stream=True,
-    )
-    content, reasoning = [], []
-    async for chunk in stream:
-        delta = chunk.choices[0].delta
-        content.append(delta.content or "")
-        reasoning.append(getattr(delta, "reasoning", None) or "")
-    assert "".join(content) == agent.reply_for(prompt, 1)
-    assert "".join(reasoning) == agent.thinking_for(prompt)
+    content, reasoning = await stream_with_client(agent, agent_key, prompt, protocol="matrix")
+    assert content == agent.reply_for(prompt, 1)
+    assert reasoning == agent.thinking_for(prompt)
 
 
 def test_model_and_reasoning_effort_are_ignored_with_one_debug_line(agent, agent_key, debug_log):
