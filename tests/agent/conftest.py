@@ -24,23 +24,24 @@ def fresh_agent_state(isolated_g4f: Path) -> Iterator[None]:
     account._adopted.clear()
 
 
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
+def _serving() -> Iterator[FakeAgent]:
     server = run_in_thread()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def agent() -> Iterator[FakeAgent]:
+    """The fake Agent site on a loopback port, on its own thread's loop."""
+    yield from _serving()
 
 
 @pytest.fixture(scope="module")
 def agent_site() -> Iterator[FakeAgent]:
     """One fake Agent site for a module that starts g4f api once."""
-    server = run_in_thread()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _serving()
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ class Unauthorized(MissingAuthError):
     retire = True
 
     @classmethod
-    def keeping_account(cls, site: AgentSite) -> Unauthorized:
+    def keeping_account(cls) -> Unauthorized:
         error = cls(_UNAUTHORIZED.format(said=" although user/info accepts the token"))
         error.retire = False
         return error

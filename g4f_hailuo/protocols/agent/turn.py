@@ -184,7 +184,7 @@ async def _recheck(site: AgentSite) -> None:
     found = account.real_user_id_of(info)
     identity = site.identity
     if found == identity.real_user_id:
-        raise Unauthorized.keeping_account(site)
+        raise Unauthorized.keeping_account()
     debug.log("HailuoAI: the site gives this token another realUserID; using it")
     site.identity = dataclasses.replace(identity, real_user_id=found)
     account.remember_ids(site.identity, site.settings.origin)
@@ -288,7 +288,7 @@ async def open_with_recovery(site: AgentSite, open_turn: Callable[[], Awaitable[
             return await open_turn()
         except Unauthorized:
             if Unauthorized in recovered:
-                raise Unauthorized.keeping_account(site) from None
+                raise Unauthorized.keeping_account() from None
             recovered.add(Unauthorized)
             await _recheck(site)
             account.adopt(site.identity, site.settings.origin)
