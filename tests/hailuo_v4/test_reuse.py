@@ -51,6 +51,18 @@ async def test_streams_read_to_their_end_give_the_connection_back(fake, token):
     assert fake.connections_opened <= 2
 
 
+@pytest.mark.usefixtures("transport")
+async def test_a_body_left_open_after_its_end_marker_is_cut_not_waited_for(fake, token):
+    client = AsyncClient(api_key=token, base_url=fake.url)
+    prompt = "[[scenario:linger seconds=30]] hi"
+    started = time.monotonic()
+    assert await chat(client, prompt) == fake.reply_for(prompt, 1)
+    assert time.monotonic() - started < 3  # the drain gives up after a fraction of a second
+    opened = fake.connections_opened
+    assert await chat(client, "next") == fake.reply_for("next", 1)
+    assert fake.connections_opened == opened + 1  # the unfinished connection was closed, not reused
+
+
 async def test_each_account_has_its_own_connections(fake):
     tokens = [fake.issue_token(name="a"), fake.issue_token(name="b")]
     clients = [AsyncClient(api_key=t, base_url=fake.url) for t in tokens]

@@ -43,6 +43,7 @@ no_credits      stream_error with code 2200005, ``after=0``
 drop            ``send_result``, ``after`` (1) message frames, then the TCP connection is aborted
 stall_before    sleeps ``seconds`` (30) before the response headers, then normal
 stall_during    ``send_result``, ``after`` (1) message frames, sleeps ``seconds`` (30), the rest
+linger          the whole reply and ``close_chunk``, then the body stays open ``seconds`` (30)
 malformed_json  normal plus one broken ``data:`` line after the first message frame
 invalid_utf8    normal plus, after the first message frame, a message frame whose content ends
                 in half a UTF-8 character (``where=content``) or an unknown ``binary_noise``
@@ -176,6 +177,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "drop": {},
     "stall_before": {},
     "stall_during": {},
+    "linger": {"seconds": 30},
     "malformed_json": {},
     "invalid_utf8": {},
     "unknown_event": {},

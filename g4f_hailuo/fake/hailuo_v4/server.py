@@ -40,8 +40,8 @@ last one 0), then ``close_chunk``.
 Scenarios (``FakeHailuo.scenario`` for every chat message, or ``[[scenario:NAME k=v ...]]``
 inside one message; see ``scenarios`` for the parameters): normal, split_frames, crlf,
 giant_line, heartbeat, heartbeat_stall, type8_end, isend_only, no_end, follow_up, fffd,
-stream_error, banned, no_credits, drop, stall_before, stall_during, malformed_json, invalid_utf8,
-unknown_event, html_200, empty_200, json_200_error, http_400, http_401, http_403, http_429,
+stream_error, banned, no_credits, drop, stall_before, stall_during, linger, malformed_json,
+invalid_utf8, unknown_event, html_200, empty_200, json_200_error, http_400, http_401, http_403, http_429,
 http_500, http_502, http_503.
 
 Run it by hand::

@@ -203,6 +203,11 @@ def _stall_during(f: _Frames) -> list[Step]:
     ]
 
 
+def _linger(f: _Frames) -> list[Step]:
+    """The whole reply and its end marker, then the body stays open ``seconds`` more."""
+    return [f.send_result(), *f.messages(), f.close_chunk(), Sleep(f.p.seconds)]
+
+
 def _with_extra_frame(f: _Frames, extra: bytes) -> list[Step]:
     """The normal stream with ``extra`` after the first message frame."""
     first, *rest = f.messages()
@@ -246,6 +251,7 @@ _BUILDERS: dict[str, Callable[[_Frames], Iterable[Step]]] = {
     "no_credits": _stream_error,
     "drop": _drop,
     "stall_during": _stall_during,
+    "linger": _linger,
     "malformed_json": _malformed_json,
     "invalid_utf8": _invalid_utf8,
     "unknown_event": _unknown_event,

@@ -19,12 +19,13 @@ from g4f import debug
 from g4f.errors import G4FError, ResponseError
 from g4f.providers.response import FinishReason, Reasoning, Usage
 
+from g4f_hailuo.protocols.lines import LineSplitter
+
 from .errors import base_resp_code, error_for_code, error_for_turn_text
 from .tools import ToolSteps
 
 __all__ = ["DataLineDecoder", "TurnInterpreter", "TurnReader"]
 
-_SPACE = 0x20
 _DATA = b"data:"
 _DONE = "[DONE]"
 
@@ -42,68 +43,29 @@ class DataLineDecoder:
     streams put frames on consecutive lines with no blank line between them.
     """
 
-    __slots__ = ("_buffer", "_scanned")
+    __slots__ = ("_lines",)
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
-        # Bytes of the buffer already known to hold no line end: each byte is searched once.
-        self._scanned = 0
+        self._lines = LineSplitter()
 
     def feed(self, data: bytes) -> list[str]:
         """The frames of the lines that ``data`` completes."""
-        if not data:
-            return []
-        buffer = self._buffer
-        buffer += data
-        frames: list[str] = []
-        size = len(buffer)
-        start, scan = 0, self._scanned
-        # The next LF and CR at or after ``scan`` (``size``: none). bytearray.find is a memchr:
-        # a regex class scans a megabyte line about 400 times slower (measured).
-        next_lf = next_cr = -1
-        while True:
-            if next_lf < scan:
-                next_lf = buffer.find(b"\n", scan)
-                if next_lf == -1:
-                    next_lf = size
-            if next_cr < scan:
-                next_cr = buffer.find(b"\r", scan)
-                if next_cr == -1:
-                    next_cr = size
-            end = next_lf if next_lf < next_cr else next_cr
-            if end == size:
-                break
-            self._take_line(buffer, start, end, frames)
-            start = end + 1
-            # A CR ends its line at once; were its LF in the next chunk, that LF ends an empty
-            # line, which carries nothing: no state is needed across chunks.
-            if end == next_cr and next_lf == start:
-                start += 1
-            scan = start
-        if start:
-            del buffer[:start]  # cheap: CPython drops a bytearray's head without moving the rest
-        self._scanned = len(buffer)
-        return frames
+        return self._frames(self._lines.feed(data))
 
     def close(self) -> list[str]:
         """The frame of a last line that had no line end, if any; the decoder is then empty."""
-        buffer = self._buffer
-        frames: list[str] = []
-        if buffer:
-            self._take_line(buffer, 0, len(buffer), frames)
-            buffer.clear()
-        self._scanned = 0
-        return frames
+        last = self._lines.close()
+        return self._frames([last]) if last is not None else []
 
     @staticmethod
-    def _take_line(buffer: bytearray, start: int, end: int, frames: list[str]) -> None:
-        if not buffer.startswith(_DATA, start, end):
-            return  # event:, id:, retry:, comments and blank lines carry nothing here
-        start += len(_DATA)
-        if start < end and buffer[start] == _SPACE:
-            start += 1
-        # Decoding whole lines keeps a character split across network chunks intact.
-        frames.append(buffer[start:end].decode("utf-8", "replace"))
+    def _frames(lines: list[bytes]) -> list[str]:
+        # event:, id:, retry:, comments and blank lines carry nothing here. Decoding whole
+        # lines keeps a character split across network chunks intact.
+        return [
+            line[6 if line[5:6] == b" " else 5 :].decode("utf-8", "replace")
+            for line in lines
+            if line.startswith(_DATA)
+        ]
 
 
 class TurnInterpreter:

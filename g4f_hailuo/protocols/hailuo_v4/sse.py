@@ -7,13 +7,14 @@ in the bytes fed, however the stream is split into chunks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
+from g4f_hailuo.protocols.lines import LineSplitter
 
 __all__ = ["SSEDecoder", "ServerEvent", "decode_events"]
 
 
-@dataclass(frozen=True, slots=True)
-class ServerEvent:
+class ServerEvent(NamedTuple):
     event: str
     data: str
 
@@ -21,89 +22,54 @@ class ServerEvent:
 class SSEDecoder:
     """Incremental decoder following the WHATWG event-stream rules.
 
-    Lines end in LF, CRLF or CR; ``event:`` names the event (default
-    ``message``); several ``data:`` lines join with LF; comments, ``id:`` and
-    ``retry:`` are ignored; a blank line dispatches. Undecodable UTF-8 becomes
-    U+FFFD instead of raising.
+    Lines end in LF, CRLF or CR (:class:`LineSplitter`); ``event:`` names the event
+    (default ``message``); several ``data:`` lines join with LF; comments, ``id:`` and
+    ``retry:`` are ignored; a blank line dispatches. Undecodable UTF-8 becomes U+FFFD
+    instead of raising.
     """
 
-    __slots__ = ("_buffer", "_data", "_event", "_scanned", "_skip_lf")
+    __slots__ = ("_data", "_event", "_lines")
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._scanned = 0  # bytes of _buffer already searched for a line end
-        self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
+        self._lines = LineSplitter()
         self._event = ""
         self._data: list[str] = []
 
     def feed(self, chunk: bytes) -> list[ServerEvent]:
-        if not chunk:
-            return []
-        if self._skip_lf:
-            self._skip_lf = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
-        buffer = self._buffer
-        buffer += chunk
+        return self._events(self._lines.feed(chunk))
+
+    def close(self) -> list[ServerEvent]:
+        """End of the body: a last line without its line end, and a last event
+        without its blank line, still count (servers often omit them)."""
+        last = self._lines.close()
+        return self._events([last, b""] if last is not None else [b""])
+
+    def _events(self, lines: list[bytes]) -> list[ServerEvent]:
         events: list[ServerEvent] = []
         data, name = self._data, self._event
-        size = len(buffer)
-        start = 0
-        scan = self._scanned
-        # The next LF and CR at or after ``scan`` (``size``: none): each byte is
-        # searched once per kind, so a long run of CR-only lines stays linear.
-        next_lf = next_cr = -1
-        # A value is decoded from a slice of the buffer: measured faster than decoding
-        # a memoryview of it, whatever the chunk size.
-        while True:
-            if next_lf < scan:
-                next_lf = buffer.find(b"\n", scan)
-                if next_lf == -1:
-                    next_lf = size
-            if next_cr < scan:
-                next_cr = buffer.find(b"\r", scan)
-                if next_cr == -1:
-                    next_cr = size
-            end = next_lf if next_lf < next_cr else next_cr
-            if end == size:
-                break
-            # The line is buffer[start:end]; one loop, no calls per line: this is the hot path.
-            if start == end:  # blank line: dispatch
+        # One loop, no calls per line but the decode: this is the hot path.
+        for line in lines:
+            if line.startswith(b"data:"):  # the usual line first
+                data.append(line[6 if line[5:6] == b" " else 5 :].decode("utf-8", "replace"))
+            elif not line:  # blank line: dispatch
                 if data:
                     events.append(
                         ServerEvent(name or "message", data[0] if len(data) == 1 else "\n".join(data))
                     )
                     data = []
                 name = ""
-            elif buffer[start] != 0x3A:  # not a ":" comment
-                colon = buffer.find(b":", start, end)
-                if colon == -1:
-                    field_end = value = end
-                else:
-                    field_end, value = colon, colon + 1
-                    if value < end and buffer[value] == 0x20:
-                        value += 1
-                if field_end - start == 4 and buffer.startswith(b"data", start):
-                    data.append(buffer[value:end].decode("utf-8", "replace"))
-                elif field_end - start == 5 and buffer.startswith(b"event", start):
-                    name = buffer[value:end].decode("utf-8", "replace")
-            if end == next_cr:
-                if end + 1 == size:
-                    self._skip_lf = True  # a LF at the start of the next chunk belongs to this CR
-                elif next_lf == end + 1:
-                    end += 1
-            start = scan = end + 1
+            elif line.startswith(b"event:"):
+                name = line[7 if line[6:7] == b" " else 6 :].decode("utf-8", "replace")
+            elif line[0] != 0x3A:  # not a ":" comment
+                field, colon, value = line.partition(b":")
+                if colon and value[:1] == b" ":
+                    value = value[1:]
+                if field == b"data":
+                    data.append(value.decode("utf-8", "replace"))
+                elif field == b"event":
+                    name = value.decode("utf-8", "replace")
         self._data, self._event = data, name
-        if start:
-            del buffer[:start]
-        self._scanned = len(buffer)
         return events
-
-    def close(self) -> list[ServerEvent]:
-        """End of the body: a last line without its line end, and a last event
-        without its blank line, still count (servers often omit them)."""
-        self._skip_lf = False
-        return self.feed(b"\n\n" if self._buffer else b"\n")
 
 
 def decode_events(chunks: list[bytes] | tuple[bytes, ...]) -> list[ServerEvent]:

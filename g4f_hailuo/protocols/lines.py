@@ -1,0 +1,45 @@
+"""Lines of a streamed body, for both protocols' event decoders (pure, no I/O).
+
+LF, CRLF and CR each end a line, also when a CRLF is split across two network reads.
+There is no line-length limit (a ``/v4`` answer's last line can exceed a megabyte), and
+the work is linear in the bytes, however the body is cut into reads.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LineSplitter"]
+
+
+class LineSplitter:
+    """Bytes in, the lines they complete out (without their ends)."""
+
+    __slots__ = ("_cr_ended", "_partial")
+
+    def __init__(self) -> None:
+        self._partial = bytearray()  # a line still without its end; it never holds a CR
+        self._cr_ended = False  # the last read ended in CR: an LF starting the next belongs to it
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self._cr_ended:
+            self._cr_ended = False
+            if data[:1] == b"\n":
+                data = data[1:]
+        if b"\r" in data:  # rare: make every line end an LF, in C, before splitting
+            self._cr_ended = data.endswith(b"\r")
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\n" not in data:
+            self._partial += data
+            return []
+        partial = self._partial
+        if partial:  # the partial line was searched before; split scans it once more, at its end
+            partial += data
+            lines: list[bytes] = partial.split(b"\n")  # type: ignore[assignment]  # bytearrays, as good
+        else:
+            lines = data.split(b"\n")
+        self._partial = bytearray(lines.pop())
+        return lines
+
+    def close(self) -> bytes | None:
+        """The last line if it had no line end; the splitter is empty then."""
+        rest, self._partial, self._cr_ended = self._partial, bytearray(), False
+        return bytes(rest) if rest else None
