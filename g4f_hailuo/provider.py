@@ -46,6 +46,7 @@ from g4f_hailuo.accounts.lifecycle import (
     conversation_account,
     expired_message,
     login_summary,
+    next_expiry_check,
     unusable,
     warn_of_expiry,
 )
@@ -224,11 +225,13 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
     def _pool(cls, source: TokenSource, settings: Settings) -> AccountPool:
         """The pool of ``source``'s accounts: an expired one is retired before any
         request; one that expires within a day is reported once."""
-        pool = AccountPool(settings.origin, source.identities)
-        now = time.time()
-        for identity in pool.live():
-            if warn_of_expiry(identity, now):
-                cls._retire(pool, source, identity, expired_message(identity))
+        pool = AccountPool.of(settings.origin, source.identities)
+        live, now = pool.live(), time.time()
+        if now >= pool.quiet_until:  # a token may have expired or come near its expiry
+            for identity in live:
+                if warn_of_expiry(identity, now):
+                    cls._retire(pool, source, identity, expired_message(identity))
+            pool.quiet_until = next_expiry_check(pool.live(), now)
         return pool
 
     @classmethod

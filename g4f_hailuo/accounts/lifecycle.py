@@ -3,7 +3,9 @@ with a reason, why none can serve, one browser login per site at a time, a login
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ __all__ = [
     "conversation_account",
     "expired_message",
     "login_summary",
+    "next_expiry_check",
     "unusable",
     "warn_of_expiry",
 ]
@@ -57,6 +60,16 @@ def warn_of_expiry(identity: Identity, now: float) -> bool:
             f" (in {(expires_at - now) / 3600:.0f} h): log in again soon ({HOW_TO_LOGIN})"
         )
     return False
+
+
+def next_expiry_check(identities: Iterable[Identity], now: float) -> float:
+    """When :func:`warn_of_expiry` next has something to say of ``identities`` (``time.time``)."""
+    moments = [
+        expires_at - NEAR_EXPIRY_SECONDS if expires_at - NEAR_EXPIRY_SECONDS > now else expires_at
+        for expires_at in (identity.expires_at for identity in identities)
+        if expires_at is not None
+    ]
+    return min(moments, default=math.inf)
 
 
 def unusable(pool: AccountPool, source: TokenSource) -> MissingAuthError:

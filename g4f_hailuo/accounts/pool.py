@@ -35,7 +35,9 @@ __all__ = ["AccountPool", "AccountsGone", "exclusive", "report", "reset"]
 logger = logging.getLogger("g4f_hailuo")
 
 _MAX_SLOTS = 4096  # idle live slots beyond this are forgotten, least recently used first
+_MAX_POOLS = 256  # pools kept for reuse (AccountPool.of)
 _release = release  # (tests wrap it: when an account is given back)
+_pools: dict[tuple[str, tuple[Identity, ...]], AccountPool] = {}  # AccountPool.of, oldest first
 
 
 def report(message: str) -> None:
@@ -50,6 +52,8 @@ def report(message: str) -> None:
 def reset() -> None:
     """Forget every slot and waiter, and the lease backends (tests)."""
     with _slots.lock:
+        _slots.generation += 1
+        _pools.clear()
         _slots.by_key.clear()
         _slots.waiters.clear()
         _slots.watchers.clear()
@@ -88,6 +92,11 @@ class AccountPool:
     identities: Sequence[Identity]
     _by_key: dict[str, Identity] = field(init=False, repr=False)
     _tag: str = field(init=False, repr=False)
+    # The live accounts by key, and the slots' generation they were read at.
+    _live: dict[str, Identity] = field(init=False, repr=False, default_factory=dict)
+    _live_at: int = field(init=False, repr=False, default=-1)
+    # Until then (time.time) no live account's token expires or comes near it: see provider._pool.
+    quiet_until: float = field(init=False, repr=False, default=0.0)
 
     def __post_init__(self) -> None:
         self._by_key = {}
@@ -99,6 +108,23 @@ class AccountPool:
                 _slots.slot_of(key)
             _forget_idle_slots()
 
+    @classmethod
+    def of(cls, origin: str, identities: tuple[Identity, ...]) -> AccountPool:
+        """The pool of these accounts on ``origin``, made once and kept (the most recent
+        ``_MAX_POOLS``): a request reuses its keys and live list instead of building them."""
+        key = (origin, identities)
+        with _slots.lock:
+            pool = _pools.pop(key, None)
+            if pool is not None:
+                _pools[key] = pool  # the most recently used last
+                return pool
+        pool = cls(origin, identities)
+        with _slots.lock:
+            _pools[key] = pool
+            while len(_pools) > _MAX_POOLS:
+                del _pools[next(iter(_pools))]
+        return pool
+
     def __repr__(self) -> str:
         return f"AccountPool(origin={self.origin!r}, accounts={len(self._by_key)}, live={len(self.live())})"
 
@@ -109,9 +135,22 @@ class AccountPool:
     def __len__(self) -> int:
         return len(self._by_key)
 
-    def live(self) -> list[Identity]:
+    def live_by_key(self) -> dict[str, Identity]:
+        """The accounts not retired, by key (kept until an account is retired or put back;
+        not to be changed by the caller)."""
         with _slots.lock:
-            return [identity for key, identity in self._by_key.items() if _slots.slot_of(key).retired is None]
+            if self._live_at != _slots.generation:
+                self._live = {
+                    key: identity
+                    for key, identity in self._by_key.items()
+                    if _slots.slot_of(key).retired is None
+                }
+                self._live_at = _slots.generation
+                self.quiet_until = 0.0  # an account came back: look at its expiry again
+            return self._live
+
+    def live(self) -> list[Identity]:
+        return list(self.live_by_key().values())
 
     def retired_reasons(self) -> list[tuple[str, str]]:
         """``(account fingerprint, why it left)`` for each retired account of this pool."""
@@ -162,7 +201,7 @@ class _Lease:
 
     async def __aenter__(self) -> Identity:
         pool = self._pool
-        live = {pool._key(identity.account): identity for identity in pool.live()}
+        live = pool.live_by_key()
         preferred = pool._key(self._prefer) if self._prefer else None
         keys = [preferred] if preferred in live else list(live)
         if not keys:

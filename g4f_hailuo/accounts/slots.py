@@ -36,6 +36,7 @@ __all__ = [
     "apply",
     "by_key",
     "flush",
+    "generation",
     "lock",
     "reinstate",
     "release",
@@ -75,6 +76,9 @@ by_key: dict[str, Slot] = {}
 waiters: deque[Waiter] = deque()  # queued in this process alone (no backend)
 watchers: list[Waiter] = []  # queued in a shared store: woken to look again
 unsaved: leases.Changes = {}  # retirements and reinstatements not yet in the shared store
+# Bumped whenever an account is retired or put back: a pool's list of live accounts is kept
+# until it changes (under ``lock``; a list per pool, not a look at every slot per request).
+generation = 0
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -166,10 +170,12 @@ async def acquire(keys: Sequence[str], timeout: float) -> str | None:
 
 def retire(key: str, reason: str) -> bool:
     """Retire ``key`` here (caller holds the lock); whether it was still serving."""
+    global generation
     slot = slot_of(key)
     if slot.retired is not None:
         return False
     slot.retired = reason
+    generation += 1
     for waiter in list(waiters):
         if key in waiter.eligible:
             waiter.eligible.remove(key)
@@ -183,10 +189,12 @@ def retire(key: str, reason: str) -> bool:
 
 def reinstate(key: str) -> bool:
     """Put ``key`` back here (caller holds the lock); whether it was retired."""
+    global generation
     slot = slot_of(key)
     if slot.retired is None:
         return False
     slot.retired = None
+    generation += 1
     if not slot.busy and not hand_over(slot):
         nudge(key)
     return True

@@ -249,6 +249,25 @@ async def test_a_token_expiring_within_a_day_is_warned_about_once(fake, caplog):
     assert "g4f-hailuo login" in warnings[0]
 
 
+async def test_a_token_is_warned_about_and_retired_as_the_clock_reaches_its_expiry(fake, caplog, monkeypatch):
+    """The pool is kept between requests and looks at expiry dates only when one is due:
+    still, the warning and the retirement come on the first request after their moment."""
+    token = fake.issue_token(expires_in=2 * 86400)
+    caplog.set_level(logging.WARNING, logger="g4f_hailuo")
+    await ask(fake, token, [user("one")])
+    real = time.time
+    for days, said in ((0.0, []), (1.5, ["expires on"]), (1.5, [])):
+        monkeypatch.setattr(time, "time", lambda days=days: real() + days * 86400)
+        caplog.clear()
+        await ask(fake, token, [user("again")])
+        assert [w for w in said if any(w in r.getMessage() for r in caplog.records)] == said
+    sent = len(fake.chat_requests())
+    monkeypatch.setattr(time, "time", lambda: real() + 3 * 86400)
+    with pytest.raises(MissingAuthError, match="expired"):
+        await ask(fake, token, [user("too late")])
+    assert len(fake.chat_requests()) == sent  # retired before any request
+
+
 def test_several_cached_logins_form_a_pool_and_a_refused_one_leaves_the_cache(busy_fake, no_browser):
     fake = busy_fake
     first, second = fake.issue_token(name="first"), fake.issue_token(name="second")
