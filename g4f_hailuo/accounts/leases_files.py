@@ -16,9 +16,11 @@ In ``<cookies dir>/hailuo_leases/`` (0700):
 - ``retired.json``: ``{key: [unix time, reason]}``, written atomically under
   ``auth_cache.locked``, read again when its ``stat`` changes; an entry lapses after a day.
 
-``flock`` locks belong to an open file, not to a process: two threads of one process exclude
-each other as two processes do (``lockf``/``fcntl`` locks would not, and one ``close`` of any
-descriptor of the file would drop them).
+``flock`` locks belong to an open file, not to a process (``lockf``/``fcntl`` locks would drop
+with one ``close`` of any descriptor of the file). A process opens each lock file once and keeps
+it open between leases (the most recently used ``_KEPT_OPEN``); its own requests and threads
+exclude each other through the set of keys it holds, since a second ``flock`` on the same open
+file would succeed. A forked child closes its copies without unlocking them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -48,17 +51,21 @@ _GRACE_MS = 5000  # a queue line outlives its request's deadline by this much at
 _MAX_RETIRED = 4096
 _REFRESH_EVERY = 1.0  # seconds: the fast path reads a changed retired.json this late at most
 _FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+# Account lock files kept open between leases (an open and a close less per reply); beyond
+# this many, the least recently used one that is not locked is closed.
+_KEPT_OPEN = 128
 
-_held: set[int] = set()  # descriptors of the account locks this process holds
 _backends: weakref.WeakSet[FileLeases] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    """A forked child shares the parent's open lock files: it lets go of its copies (the
-    parent keeps its locks) and gets names of its own."""
-    inherited = list(_held)
-    _held.clear()
+    """A forked child shares the parent's open lock files: it lets go of its copies without
+    unlocking them (the parent keeps its locks) and gets names of its own."""
+    inherited: list[int] = []
     for backend in list(_backends):
+        inherited += backend._files.values()
+        backend._files.clear()
+        backend._locked.clear()
         inherited += [fd for fd in (backend._owner_fd, backend._queue_fd) if fd is not None]
         backend._owner, backend._owner_fd, backend._queue_fd = None, None, None
     for fd in inherited:
@@ -116,6 +123,12 @@ class FileLeases(LeaseBackend):
         self._retired_stat: tuple[int, int, int] | None = None
         self._refreshed = 0.0  # time.monotonic() of the last look at retired.json
         self._queue_fd: int | None = None  # for fstat alone (a lock on it would not exclude threads)
+        # key -> the open descriptor of its lock file, least recently used first; ``_locked``:
+        # the keys this process holds. One descriptor per file, so the threads of this process
+        # exclude each other through ``_locked`` (a second flock on it would succeed).
+        self._files: OrderedDict[str, int] = OrderedDict()
+        self._locked: set[str] = set()
+        self._files_lock = threading.Lock()
         self._made = False
         self._ids = itertools.count(1)
         _backends.add(self)
@@ -138,24 +151,40 @@ class FileLeases(LeaseBackend):
 
     # -- the accounts' locks ------------------------------------------------------------------
 
-    def lock(self, key: str) -> int | None:
-        """The locked descriptor of ``key``'s lock file; ``None`` when another holds it."""
-        if not self._made:
-            self._dir()
-        fd = os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if os.fstat(fd).st_size and self._marked_retired(fd, key):
-                os.close(fd)
-                return None
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        except BaseException:
-            os.close(fd)
-            raise
-        _held.add(fd)
-        return fd
+    def lock(self, key: str) -> bool:
+        """Take ``key``'s lock; ``False`` when another process or request holds it, or when
+        its file is marked retired."""
+        with self._files_lock:
+            if key in self._locked:
+                return False
+            fd = self._files.pop(key, None)
+            if fd is None:
+                if not self._made:
+                    self._dir()
+                fd = os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
+            self._files[key] = fd
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            finally:
+                self._close_unused()
+            try:
+                if os.fstat(fd).st_size and self._marked_retired(fd, key):
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    return False
+            except BaseException:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                raise
+            self._locked.add(key)
+            return True
+
+    def _close_unused(self) -> None:
+        """Close the least recently used lock files beyond ``_KEPT_OPEN`` that nobody here holds."""
+        if len(self._files) <= _KEPT_OPEN:
+            return
+        for key in [key for key in self._files if key not in self._locked][: len(self._files) - _KEPT_OPEN]:
+            os.close(self._files.pop(key))
 
     def _marked_retired(self, fd: int, key: str) -> bool:
         """A lock file with something in it: its account was retired (``record_now``), unless
@@ -166,10 +195,12 @@ class FileLeases(LeaseBackend):
         os.ftruncate(fd, 0)
         return False
 
-    @staticmethod
-    def unlock(fd: int) -> None:
-        _held.discard(fd)
-        os.close(fd)  # drops the lock
+    def unlock(self, key: str) -> None:
+        with self._files_lock:
+            self._locked.discard(key)
+            fd = self._files.get(key)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     # -- the queue ------------------------------------------------------------------------------
 
@@ -252,6 +283,12 @@ class FileLeases(LeaseBackend):
             queue_fd, self._queue_fd = self._queue_fd, None
         if queue_fd is not None:
             os.close(queue_fd)
+        with self._files_lock:
+            files = list(self._files.values())
+            self._files.clear()
+            self._locked.clear()
+        for lock_fd in files:
+            os.close(lock_fd)  # drops a lock still held
         if owner is not None and fd is not None:
             with contextlib.suppress(OSError):
                 (self.directory / "owners" / owner).unlink()
@@ -306,11 +343,11 @@ class FileLeases(LeaseBackend):
 class FileSession(LeaseSession):
     """One request's place in the machine's queue, then the lock of its account."""
 
-    __slots__ = ("_fd", "_wid", "backend")
+    __slots__ = ("_held", "_wid", "backend")
 
     def __init__(self, backend: FileLeases) -> None:
         self.backend: FileLeases = backend
-        self._fd: int | None = None
+        self._held: str | None = None  # the key whose lock it holds
         self._wid: str | None = None  # its line in the queue, once queued
 
     async def take(self, free: Sequence[str], wanted: Sequence[str], deadline: float) -> str | None:
@@ -326,9 +363,8 @@ class FileSession(LeaseSession):
         for key in free:
             if key in retired or any(key in line.keys for line in ahead):
                 continue
-            fd = backend.lock(key)
-            if fd is not None:
-                self._fd = fd
+            if backend.lock(key):
+                self._held = key
                 self._leave()
                 return key
         if not mine:  # first time here (or dropped as late): at the end of the line
@@ -368,6 +404,6 @@ class FileSession(LeaseSession):
             self._leave()
         except OSError as error:  # its line lapses with its deadline
             debug.log(f"HailuoAI: could not leave the account queue: {error}")
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            self.backend.unlock(fd)
+        held, self._held = self._held, None
+        if held is not None:
+            self.backend.unlock(held)

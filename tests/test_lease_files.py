@@ -1,0 +1,86 @@
+"""The file-lock leases' own bookkeeping (``accounts.leases_files``): the lock files stay open
+between leases, so the requests and threads of one process must exclude each other without a
+second ``flock``, the open files are bounded, and a forked child never lets go of its
+parent's locks. "Another process" is a second backend object: its own descriptors."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from g4f_hailuo.accounts import leases_files
+from g4f_hailuo.accounts.leases_files import FileLeases
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="file leases are POSIX")
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
+def test_a_held_account_is_refused_here_and_elsewhere_until_given_back(tmp_path: Path) -> None:
+    here, elsewhere = FileLeases(tmp_path), FileLeases(tmp_path)
+    assert here.lock("a")
+    assert not here.lock("a")  # another request of this process
+    assert not elsewhere.lock("a")  # another process
+    here.unlock("a")
+    assert elsewhere.lock("a") and not here.lock("a")
+    elsewhere.unlock("a")
+    assert here.lock("a")
+
+
+def test_threads_of_one_process_never_hold_one_account_together(tmp_path: Path) -> None:
+    backend = FileLeases(tmp_path)
+    holders: list[int] = []
+    overlaps: list[int] = []
+    guard = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(300):
+            if backend.lock("shared"):
+                with guard:
+                    holders.append(1)
+                    overlaps.append(len(holders))
+                time.sleep(0.0002)  # the others try meanwhile
+                with guard:
+                    holders.pop()
+                backend.unlock("shared")
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps and max(overlaps) == 1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd")
+def test_lock_files_kept_open_are_bounded(tmp_path: Path) -> None:
+    backend = FileLeases(tmp_path)
+    before = open_files()
+    for n in range(3 * leases_files._KEPT_OPEN):
+        assert backend.lock(f"k{n}")
+        backend.unlock(f"k{n}")
+    assert open_files() - before <= leases_files._KEPT_OPEN + 2  # (+ the queue file)
+    backend.close()
+    assert open_files() <= before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_leaves_its_parents_locks_held(tmp_path: Path) -> None:
+    parent, elsewhere = FileLeases(tmp_path), FileLeases(tmp_path)
+    assert parent.lock("a")
+    child = os.fork()
+    if child == 0:  # the child shares the open lock file; unlocking it would free the parent's lock
+        child_backend_forgot = not parent._files and not parent._locked
+        os._exit(0 if child_backend_forgot else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not elsewhere.lock("a")  # still the parent's
+    parent.unlock("a")
+    assert elsewhere.lock("a")
