@@ -22,6 +22,8 @@ __all__ = [
     "REGIONS",
     "LeaseSettings",
     "Settings",
+    "env_keys",
+    "env_stamp",
     "lease_settings",
     "resolve_settings",
     "seconds_setting",
@@ -30,6 +32,22 @@ __all__ = [
     "stream_origin_for",
     "switched_off",
 ]
+
+# Options read per request look at the environment every time (users and tests change it);
+# os.environ.get costs 0.6 us a name (a KeyError inside for a missing one), its raw mapping
+# 0.05 us. A stamp of the raw values serves as a cache key only.
+_raw_environ: Any = getattr(os.environ, "_data", os.environ)
+
+
+def env_keys(*names: str) -> tuple[Any, ...]:
+    """``names`` as keys of the raw environment, for :func:`env_stamp`."""
+    return tuple(os.environ.encodekey(name) if _raw_environ is not os.environ else name for name in names)
+
+
+def env_stamp(keys: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The raw values of ``keys`` now: the same stamp, the same settings from the environment."""
+    return tuple(map(_raw_environ.get, keys))
+
 
 AGENT = "agent"  # MiniMax Agent sessions + SSE (the live chat; the default)
 MATRIX = "matrix"  # MiniMax Agent's older polling API
@@ -240,11 +258,39 @@ SETTING_NAMES = (
 )
 
 
+_SETTINGS_ENV = env_keys(
+    PROTOCOL_ENV,
+    "HAILUOAI_REGION",
+    "HAILUOAI_BASE_URL",
+    "HAILUOAI_STREAM_URL",
+    "G4F_PROXY",
+    "HAILUOAI_RETRIES",
+    DELETE_CHATS_ENV,
+    IMPERSONATE_ENV,
+)
+_resolved: dict[tuple[Any, ...], Settings] = {}  # (options, environment) -> the settings
+_RESOLVED_KEPT = 64
+
+
 def settings_from(kwargs: dict[str, Any], *, pop: bool = False, proxy: str | None = None) -> Settings:
-    """The connection options among g4f's kwargs, resolved; ``pop`` takes them out."""
+    """The connection options among g4f's kwargs, resolved; ``pop`` takes them out.
+
+    Resolved once per set of options and environment (every request resolves them)."""
     take = kwargs.pop if pop else kwargs.get
     proxy = proxy or (kwargs.pop("proxy", None) if pop else None)
-    return resolve_settings(proxy=proxy, **{name: take(name, None) for name in SETTING_NAMES})
+    options = {name: take(name, None) for name in SETTING_NAMES}
+    key = (proxy, *options.values(), *env_stamp(_SETTINGS_ENV))
+    try:
+        return _resolved[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable option: resolved (and refused) without the cache
+        return resolve_settings(proxy=proxy, **options)
+    settings = resolve_settings(proxy=proxy, **options)
+    if len(_resolved) >= _RESOLVED_KEPT:
+        _resolved.clear()
+    _resolved[key] = settings
+    return settings
 
 
 def settings_as_kwargs(settings: Settings) -> dict[str, Any]:

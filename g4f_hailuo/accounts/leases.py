@@ -17,7 +17,6 @@ the pool's keys: ``<origin tag>-<account fingerprint>``, never a token.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from abc import ABC, abstractmethod
@@ -36,6 +35,8 @@ from g4f_hailuo._config import (
     MACHINE,
     PROCESS,
     LeaseSettings,
+    env_keys,
+    env_stamp,
     lease_settings,
 )
 
@@ -114,13 +115,7 @@ class LeaseBackend(ABC):
 
 _backends: OrderedDict[tuple[object, ...], LeaseBackend | None] = OrderedDict()
 _backends_lock = threading.Lock()
-# What the backend depends on, looked up per lease: os.environ.get costs 0.6 us a missing name
-# (a KeyError inside), its raw mapping 0.05 us (the values serve as a cache key only).
-_raw_environ: Any = getattr(os.environ, "_data", os.environ)
-_ENV_KEYS = tuple(
-    os.environ.encodekey(name) if _raw_environ is not os.environ else name
-    for name in (LEASES_ENV, LEASE_URL_ENV, LEASE_TTL_ENV)
-)
+_ENV_KEYS = env_keys(LEASES_ENV, LEASE_URL_ENV, LEASE_TTL_ENV)  # what the backend depends on
 _MISSING: Any = object()
 _last: tuple[tuple[object, ...], LeaseBackend | None] = ((), None)  # the one asked for last
 _cookies: Any = None  # g4f's CookiesConfig: its attribute, not get_cookies_dir() (a stat and a chmod)
@@ -134,7 +129,7 @@ def backend() -> LeaseBackend | None:
         from g4f.cookies import CookiesConfig
 
         _cookies = CookiesConfig
-    key = (*map(_raw_environ.get, _ENV_KEYS), _cookies.cookies_dir)
+    key = (*env_stamp(_ENV_KEYS), _cookies.cookies_dir)
     last_key, last = _last
     if key == last_key:
         return last

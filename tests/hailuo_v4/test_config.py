@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from g4f.errors import BadRequestError
 
-from g4f_hailuo._config import DEFAULT_RETRIES, REGIONS, resolve_settings, seconds_setting
+from g4f_hailuo._config import DEFAULT_RETRIES, REGIONS, resolve_settings, seconds_setting, settings_from
 
 
 def user(text: str) -> list[dict[str, str]]:
@@ -42,6 +42,25 @@ def test_base_url_wins_over_region_and_env_wins_over_default(monkeypatch):
         resolve_settings(base_url="https://mirror.example/hailuo/").origin == "https://mirror.example/hailuo"
     )
     assert resolve_settings(base_url="https://mirror.example", region="cn").region == "cn"
+
+
+def test_settings_resolved_once_follow_every_change_of_options_or_environment(monkeypatch):
+    """Each request resolves its options; the result is kept per options and environment."""
+    monkeypatch.delenv("HAILUOAI_RETRIES", raising=False)
+    first = settings_from({"retries": 1})
+    assert settings_from({"retries": 1}) is first
+    assert settings_from({"retries": 2}).retries == 2
+    monkeypatch.setenv("HAILUOAI_RETRIES", "5")
+    assert settings_from({}).retries == 5
+    monkeypatch.setenv("HAILUOAI_RETRIES", "6")
+    assert settings_from({}).retries == 6
+    monkeypatch.setenv("HAILUOAI_BASE_URL", "http://127.0.0.1:1")
+    assert settings_from({}).origin == "http://127.0.0.1:1"
+    monkeypatch.setenv("HAILUOAI_RETRIES", "many")
+    with pytest.raises(BadRequestError, match="retries"):
+        settings_from({})
+    with pytest.raises(BadRequestError):  # an unhashable option is still resolved (and refused)
+        settings_from({"retries": ["1"]})
 
 
 def test_timeouts_and_retries(monkeypatch):
