@@ -11,11 +11,10 @@ Imported while ``g4f.models`` may be half-initialised: import only from
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,6 +46,7 @@ from g4f_hailuo.accounts.lifecycle import (
     expired_message,
     login_summary,
     next_expiry_check,
+    refusal_or_clean,
     unusable,
     warn_of_expiry,
 )
@@ -255,51 +255,12 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             )
 
     @classmethod
-    async def _reply(
-        cls,
-        model: str,
-        messages: Messages,
-        identity: Identity,
-        source: TokenSource,
-        settings: Settings,
-        kwargs: dict[str, Any],
-    ) -> AsyncGenerator[Any, None]:
-        """One reply on one account. Title and conversation are held back until
-        the first text, so that a refusal (``Refused``) can still move the
-        reply to another account without the caller seeing the first attempt."""
+    async def _ready_here(cls, identity: Identity, source: TokenSource, settings: Settings) -> Identity:
+        """:meth:`_ready`, a refusal of the account as ``Refused`` (another account may serve)."""
         try:
-            identity = await cls._ready(identity, source, settings)
+            return await cls._ready(identity, source, settings)
         except MissingAuthError as error:
             raise Refused(identity, error) from None
-        held: list[Any] = []
-        started = False
-        # The protocol's reply itself (create_authed is for g4f's callers): one layer less per chunk.
-        reply = protocol_for(settings.protocol).reply(model, messages, identity, settings, **kwargs)
-        try:
-            async for chunk in reply:
-                if started:
-                    yield chunk
-                elif isinstance(chunk, str) and chunk:
-                    started = True
-                    for early in held:
-                        yield early
-                    held.clear()
-                    yield chunk
-                else:
-                    held.append(chunk)
-        except G4FError as error:
-            refusal = isinstance(error, (MissingAuthError, PaymentRequiredError))
-            # Not for a 401 the account's token check passed: that is not the account's fault.
-            if refusal and not started and getattr(error, "retire", True):
-                raise Refused(identity, error) from None  # refused, or out of credits: another account
-            clean = without_secret(error, identity.token)
-            if clean is error:
-                raise
-            raise clean from None
-        finally:
-            await reply.aclose()  # at once, not when the garbage collector gets to it
-        for chunk in held:
-            yield chunk
 
     # -- the chat ---------------------------------------------------------------
 
@@ -317,7 +278,8 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         leaves the pool and the reply moves to another one; with no account left
         (and none given explicitly), one browser login is tried, never more."""
         settings = settings_from(kwargs, pop=True)
-        model = protocol_for(settings.protocol).resolve_model(model)
+        protocol = protocol_for(settings.protocol)
+        model = protocol.resolve_model(model)
         queue_timeout = seconds_setting(
             "queue_timeout", kwargs.pop("queue_timeout", None), QUEUE_TIMEOUT_ENV, DEFAULT_QUEUE_TIMEOUT
         )
@@ -340,13 +302,32 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
             try:
                 async with pool.lease(prefer, queue_timeout) as identity:
                     try:
-                        # aclosing: closing this generator closes the reply (and its
-                        # connection) before the account is handed to the next request.
-                        async with contextlib.aclosing(
-                            cls._reply(model, messages, identity, source, settings, kwargs)
-                        ) as reply:
+                        identity = await cls._ready_here(identity, source, settings)
+                        # The protocol's reply, right here: one generator layer less per chunk.
+                        reply = protocol.reply(model, messages, identity, settings, **kwargs)
+                        # Title and conversation wait for the first text, so that a refusal
+                        # (``Refused``) can still move the reply to another account unseen.
+                        held: list[Any] | None = []
+                        try:
                             async for chunk in reply:
-                                yield chunk
+                                if held is None:
+                                    yield chunk
+                                elif isinstance(chunk, str) and chunk:
+                                    for early in held:
+                                        yield early
+                                    held = None
+                                    yield chunk
+                                else:
+                                    held.append(chunk)
+                        except G4FError as error:
+                            replacement = refusal_or_clean(error, identity, started=held is None)
+                            if replacement is None:
+                                raise
+                            raise replacement from None
+                        finally:
+                            await reply.aclose()  # at once, before the account goes to the next request
+                        for chunk in held or ():
+                            yield chunk
                     except Refused as error:
                         # Retired while the lease is held: no waiter gets the refused account.
                         cls._retire(pool, source, error.identity, error.reason, error.forget)

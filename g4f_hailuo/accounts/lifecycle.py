@@ -13,7 +13,7 @@ from g4f.errors import G4FError, MissingAuthError, PaymentRequiredError
 
 from g4f_hailuo._config import Settings, seconds_setting
 from g4f_hailuo._conversation import _field
-from g4f_hailuo._errors import HOW_TO_LOGIN
+from g4f_hailuo._errors import HOW_TO_LOGIN, without_secret
 from g4f_hailuo.accounts import auth_cache
 from g4f_hailuo.accounts.browser_login import DEFAULT_LOGIN_TIMEOUT
 from g4f_hailuo.accounts.identity import Identity, jwt_claims
@@ -29,6 +29,7 @@ __all__ = [
     "expired_message",
     "login_summary",
     "next_expiry_check",
+    "refusal_or_clean",
     "unusable",
     "warn_of_expiry",
 ]
@@ -100,6 +101,17 @@ class Refused(Exception):
         # Out of credits is no reason to forget a login: the credits come back tomorrow.
         self.forget = not isinstance(error, PaymentRequiredError)
         self.reason = str(self.error) if self.forget else f"out of credits until tomorrow ({self.error})"
+
+
+def refusal_or_clean(error: G4FError, identity: Identity, *, started: bool) -> Exception | None:
+    """What a reply's error becomes: ``Refused`` when the site refused the account or it is out
+    of credits before any text (not for a 401 whose token check passed: ``retire`` False, not
+    the account's fault); else the error without the token, ``None`` when it has none."""
+    refusal = isinstance(error, (MissingAuthError, PaymentRequiredError))
+    if refusal and not started and getattr(error, "retire", True):
+        return Refused(identity, error)
+    clean = without_secret(error, identity.token)
+    return None if clean is error else clean
 
 
 def conversation_account(conversation: Any) -> str | None:

@@ -190,7 +190,7 @@ async def _recheck(site: AgentSite) -> None:
     account.remember_ids(site.identity, site.settings.origin)
 
 
-async def reply(
+def reply(
     model: str,
     messages: Messages,
     identity: Identity,
@@ -200,37 +200,22 @@ async def reply(
     **kwargs: Any,
 ) -> AsyncGenerator[Any, None]:
     """The reply's g4f chunks: ``Conversation`` (+ ``TitleGeneration``), ``Reasoning`` and text
-    deltas, ``Usage``, ``FinishReason``; by the polling API for an account that moved there."""
+    deltas, ``Usage``, ``FinishReason``; by the polling API for an account that moved there.
+    (The generator of the API that serves, returned as it is: no layer of its own per chunk.)"""
     polls = account.speaks_matrix(settings.origin, identity.account)
     if not polls and continued_chat(conversation, identity.token, MATRIX) is not None:
         polls = True  # a conversation the polling API made continues there
-    if not polls:
-        yielded = False
-        try:
-            async with contextlib.aclosing(
-                _session_reply(model, messages, identity, settings, conversation=conversation, **kwargs)
-            ) as chunks:
-                async for chunk in chunks:
-                    yielded = True
-                    yield chunk
-            if settings.delete_after:
-                say_once("HailuoAI: delete_after: the session API has no known delete; chats stay")
-            return
-        except GenCMissing as error:
-            if yielded:  # never after the turn was accepted; were it so, nothing is redone
-                raise
-            how = "HTTP 404" if "HTTP 404" in str(error) else "the app page"
-            debug.log(
-                f"HailuoAI: MiniMax Agent answers its session routes with {how} for this account;"
-                " it uses the older polling API (protocol 'matrix') for the rest of this process"
-            )
-            account.move_to_matrix(settings.origin, identity.account)
+    if polls:
+        return _polling_reply(model, messages, identity, settings, conversation=conversation, **kwargs)
+    return _session_reply(model, messages, identity, settings, conversation=conversation, **kwargs)
+
+
+def _polling_reply(
+    model: str, messages: Messages, identity: Identity, settings: Settings, **kwargs: Any
+) -> AsyncGenerator[Any, None]:
     matrix = importlib.import_module("g4f_hailuo.protocols.matrix.turn")  # it imports this module
-    async with contextlib.aclosing(
-        matrix.reply(model, messages, identity, settings, conversation=conversation, **kwargs)
-    ) as chunks:
-        async for chunk in chunks:
-            yield chunk
+    generator: AsyncGenerator[Any, None] = matrix.reply(model, messages, identity, settings, **kwargs)
+    return generator
 
 
 async def _session_reply(
@@ -245,7 +230,8 @@ async def _session_reply(
     media: Any = None,
     **kwargs: Any,
 ) -> AsyncGenerator[Any, None]:
-    """One reply by the session API (Gen C, or Gen B's prefix: ``account.probe``)."""
+    """One reply by the session API (Gen C, or Gen B's prefix: ``account.probe``); redone by the
+    polling API when the site turns out not to serve the session routes to this account."""
     chosen = model_object(model, reasoning_effort)
     files = TurnFiles(collect_attachments(media, messages))  # checked before any request
     reader = TurnReader()
@@ -253,9 +239,32 @@ async def _session_reply(
     try:
         async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
             site = AgentSite(session, settings, account.corrected(identity, settings.origin))
-            turn = await open_with_recovery(
-                site, lambda: _open_turn(site, messages, conversation, chosen, files)
-            )
+            try:
+                turn = await open_with_recovery(
+                    site, lambda: _open_turn(site, messages, conversation, chosen, files)
+                )
+            except GenCMissing as error:  # before the turn was accepted: nothing is redone twice
+                how = "HTTP 404" if "HTTP 404" in str(error) else "the app page"
+                debug.log(
+                    f"HailuoAI: MiniMax Agent answers its session routes with {how} for this account;"
+                    " it uses the older polling API (protocol 'matrix') for the rest of this process"
+                )
+                account.move_to_matrix(settings.origin, identity.account)
+                polling = _polling_reply(
+                    model,
+                    messages,
+                    identity,
+                    settings,
+                    conversation=conversation,
+                    return_conversation=return_conversation,
+                    reasoning_effort=reasoning_effort,
+                    media=media,
+                    **kwargs,
+                )
+                async with contextlib.aclosing(polling) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+                return
             try:
                 if return_conversation:
                     yield Conversation(
@@ -277,6 +286,8 @@ async def _session_reply(
                     turn.response.close()  # an unread body: the server sees the disconnect now
     except (asyncio.TimeoutError, aiohttp.ClientError) as error:
         raise transport_error(settings, error, reader.text_length) from error
+    if settings.delete_after:
+        say_once("HailuoAI: delete_after: the session API has no known delete; chats stay")
 
 
 async def open_with_recovery(site: AgentSite, open_turn: Callable[[], Awaitable[_T]]) -> _T:
