@@ -71,13 +71,28 @@ def test_lock_files_kept_open_are_bounded(tmp_path: Path) -> None:
     assert open_files() <= before
 
 
+def test_more_accounts_held_at_once_than_files_kept_open(tmp_path: Path) -> None:
+    """Held locks are never closed to keep the bound; it is kept again once they are given back."""
+    backend, elsewhere = FileLeases(tmp_path), FileLeases(tmp_path)
+    keys = [f"k{n}" for n in range(leases_files._KEPT_OPEN + 20)]
+    for key in keys:
+        assert backend.lock(key)
+        backend.unlock(keys[0])  # one given back now and then: the least recently used to close
+        assert backend.lock(keys[0]) or key == keys[0]
+    assert not any(elsewhere.lock(key) for key in keys)  # every one still held
+    for key in keys:
+        backend.unlock(key)
+    assert all(elsewhere.lock(key) for key in keys)
+    assert len(backend._idle) <= leases_files._KEPT_OPEN
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_leaves_its_parents_locks_held(tmp_path: Path) -> None:
     parent, elsewhere = FileLeases(tmp_path), FileLeases(tmp_path)
     assert parent.lock("a")
     child = os.fork()
     if child == 0:  # the child shares the open lock file; unlocking it would free the parent's lock
-        child_backend_forgot = not parent._files and not parent._locked
+        child_backend_forgot = not parent._busy and not parent._idle
         os._exit(0 if child_backend_forgot else 1)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0

@@ -63,9 +63,9 @@ def _after_fork_in_child() -> None:
     unlocking them (the parent keeps its locks) and gets names of its own."""
     inherited: list[int] = []
     for backend in list(_backends):
-        inherited += backend._files.values()
-        backend._files.clear()
-        backend._locked.clear()
+        inherited += [*backend._busy.values(), *backend._idle.values()]
+        backend._busy.clear()
+        backend._idle.clear()
         inherited += [fd for fd in (backend._owner_fd, backend._queue_fd) if fd is not None]
         backend._owner, backend._owner_fd, backend._queue_fd = None, None, None
     for fd in inherited:
@@ -123,11 +123,12 @@ class FileLeases(LeaseBackend):
         self._retired_stat: tuple[int, int, int] | None = None
         self._refreshed = 0.0  # time.monotonic() of the last look at retired.json
         self._queue_fd: int | None = None  # for fstat alone (a lock on it would not exclude threads)
-        # key -> the open descriptor of its lock file, least recently used first; ``_locked``:
-        # the keys this process holds. One descriptor per file, so the threads of this process
-        # exclude each other through ``_locked`` (a second flock on it would succeed).
-        self._files: OrderedDict[str, int] = OrderedDict()
-        self._locked: set[str] = set()
+        # key -> the open descriptor of its lock file: held by a request of this process
+        # (``_busy``), or not (``_idle``, least recently used first). One descriptor per file,
+        # so the threads of this process exclude each other through ``_busy`` (a second flock
+        # on it would succeed).
+        self._busy: dict[str, int] = {}
+        self._idle: OrderedDict[str, int] = OrderedDict()
         self._files_lock = threading.Lock()
         self._made = False
         self._ids = itertools.count(1)
@@ -155,36 +156,36 @@ class FileLeases(LeaseBackend):
         """Take ``key``'s lock; ``False`` when another process or request holds it, or when
         its file is marked retired."""
         with self._files_lock:
-            if key in self._locked:
+            if key in self._busy:
                 return False
-            fd = self._files.pop(key, None)
+            fd = self._idle.pop(key, None)
             if fd is None:
                 if not self._made:
                     self._dir()
                 fd = os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
-            self._files[key] = fd
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                self._keep_idle(key, fd)
                 return False
-            finally:
-                self._close_unused()
             try:
                 if os.fstat(fd).st_size and self._marked_retired(fd, key):
                     fcntl.flock(fd, fcntl.LOCK_UN)
+                    self._keep_idle(key, fd)
                     return False
             except BaseException:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+                self._keep_idle(key, fd)
                 raise
-            self._locked.add(key)
+            self._busy[key] = fd
             return True
 
-    def _close_unused(self) -> None:
-        """Close the least recently used lock files beyond ``_KEPT_OPEN`` that nobody here holds."""
-        if len(self._files) <= _KEPT_OPEN:
-            return
-        for key in [key for key in self._files if key not in self._locked][: len(self._files) - _KEPT_OPEN]:
-            os.close(self._files.pop(key))
+    def _keep_idle(self, key: str, fd: int) -> None:
+        """Keep an unlocked file open for the next lease; close the least recently used idle
+        ones beyond ``_KEPT_OPEN`` open files (held ones are never closed)."""
+        self._idle[key] = fd
+        while self._idle and len(self._idle) + len(self._busy) > _KEPT_OPEN:
+            os.close(self._idle.popitem(last=False)[1])
 
     def _marked_retired(self, fd: int, key: str) -> bool:
         """A lock file with something in it: its account was retired (``record_now``), unless
@@ -197,10 +198,10 @@ class FileLeases(LeaseBackend):
 
     def unlock(self, key: str) -> None:
         with self._files_lock:
-            self._locked.discard(key)
-            fd = self._files.get(key)
+            fd = self._busy.pop(key, None)
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+                self._keep_idle(key, fd)
 
     # -- the queue ------------------------------------------------------------------------------
 
@@ -284,9 +285,9 @@ class FileLeases(LeaseBackend):
         if queue_fd is not None:
             os.close(queue_fd)
         with self._files_lock:
-            files = list(self._files.values())
-            self._files.clear()
-            self._locked.clear()
+            files = [*self._busy.values(), *self._idle.values()]
+            self._busy.clear()
+            self._idle.clear()
         for lock_fd in files:
             os.close(lock_fd)  # drops a lock still held
         if owner is not None and fd is not None:
