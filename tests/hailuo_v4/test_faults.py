@@ -232,8 +232,8 @@ def test_the_message_goes_as_one_browser_style_multipart_body(fake, token):
 
 
 def test_chat_body_never_uses_a_boundary_found_in_the_text(monkeypatch):
-    choices = iter(["A" * 16, "B" * 16])
-    monkeypatch.setattr(_v4_client.random, "choices", lambda alphabet, k: list(next(choices)))
+    draws = iter([bytes([26]) * 16, bytes([27]) * 16])  # "A" * 16, then "B" * 16
+    monkeypatch.setattr(_v4_client.os, "urandom", lambda n: next(draws))
     body, content_type = _v4_client.chat_body("1", "quoting ----WebKitFormBoundaryAAAAAAAAAAAAAAAA here", "0")
     assert content_type.endswith("BBBBBBBBBBBBBBBB") and body.endswith(b"--\r\n")
 

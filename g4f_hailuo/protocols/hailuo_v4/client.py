@@ -8,7 +8,7 @@ request, since a pooled session serves requests with different settings.
 from __future__ import annotations
 
 import json
-import random
+import os
 import string
 from collections.abc import Awaitable
 from typing import Any
@@ -113,7 +113,9 @@ async def fetch_user_info(session: Session, settings: Settings, identity: Identi
     return info
 
 
-_BOUNDARY_ALPHABET = string.ascii_letters + string.digits
+# Random bytes to boundary characters (Chrome's alphabet) in C: ``random.choices`` costs
+# ten times as much per message.
+_TO_BOUNDARY = bytes((string.ascii_letters + string.digits).encode()[n % 62] for n in range(256))
 
 
 def chat_body(character_id: str, prompt: str, chat_id: str) -> tuple[bytes, str]:
@@ -126,7 +128,7 @@ def chat_body(character_id: str, prompt: str, chat_id: str) -> tuple[bytes, str]
     fields = (("characterID", character_id), ("msgContent", prompt), ("chatID", chat_id), ("searchMode", "0"))
     values = [(name, value.encode("utf-8")) for name, value in fields]
     while True:
-        boundary = "----WebKitFormBoundary" + "".join(random.choices(_BOUNDARY_ALPHABET, k=16))
+        boundary = "----WebKitFormBoundary" + os.urandom(16).translate(_TO_BOUNDARY).decode("ascii")
         marker = boundary.encode("ascii")
         if not any(marker in value for _, value in values):
             break
