@@ -24,6 +24,7 @@ __all__ = [
     "Settings",
     "env_keys",
     "env_stamp",
+    "getenv",
     "lease_settings",
     "resolve_settings",
     "seconds_setting",
@@ -47,6 +48,18 @@ def env_keys(*names: str) -> tuple[Any, ...]:
 def env_stamp(keys: tuple[Any, ...]) -> tuple[Any, ...]:
     """The raw values of ``keys`` now: the same stamp, the same settings from the environment."""
     return tuple(map(_raw_environ.get, keys))
+
+
+_raw_keys: dict[str, Any] = {}
+
+
+def getenv(name: str) -> str | None:
+    """``os.environ.get(name)`` at a tenth of its cost for a name that is not set (the usual)."""
+    key = _raw_keys.get(name)
+    if key is None:
+        key = _raw_keys[name] = env_keys(name)[0]
+    value = _raw_environ.get(key)
+    return value if value is None or isinstance(value, str) else os.fsdecode(value)
 
 
 AGENT = "agent"  # MiniMax Agent sessions + SSE (the live chat; the default)
@@ -151,7 +164,7 @@ def _positive(name: str, value: object, default: float) -> float:
 
 def seconds_setting(name: str, value: object, env: str, default: float) -> float:
     """A duration option: the keyword argument, else the environment variable ``env``, else ``default``."""
-    return _positive(name, value if value not in (None, "") else os.environ.get(env), default)
+    return _positive(name, value if value not in (None, "") else getenv(env), default)
 
 
 def _retries(value: object) -> int:

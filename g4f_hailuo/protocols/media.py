@@ -80,6 +80,9 @@ def collect_attachments(media: Any, messages: Any) -> list[Attachment]:
     return [attachment_from(data, name, index) for index, (data, name) in enumerate(items, 1)]
 
 
+_merge_media: Any = None  # g4f.tools.media.merge_media
+
+
 def refuse_attachments(media: Any, messages: Any, why: str) -> None:
     """``BadRequestError(why)`` if the turn has any image or file (a protocol that cannot send them)."""
     if _merged(media, messages):
@@ -87,11 +90,14 @@ def refuse_attachments(media: Any, messages: Any, why: str) -> None:
 
 
 def _merged(media: Any, messages: Any) -> list[tuple[Any, Any]]:
-    from g4f.tools.media import merge_media  # here: it imports g4f's image helpers
+    global _merge_media
+    if _merge_media is None:  # imported on first use: it imports g4f's image helpers
+        from g4f.tools.media import merge_media
 
+        _merge_media = merge_media
     listed = None if media is None else [_pair(item) for item in _as_list(media)]
     user_messages = [m for m in messages or () if isinstance(m, dict)]
-    return [_pair(item) for item in merge_media(listed, user_messages)]
+    return [_pair(item) for item in _merge_media(listed, user_messages)]
 
 
 def _as_list(media: Any) -> list[Any]:

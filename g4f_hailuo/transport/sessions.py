@@ -154,18 +154,20 @@ class PooledSession:
         self._session: Session | None = None
 
     async def __aenter__(self) -> Session:
-        pool = await _pool_for(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        pool = _pools.get(loop) or await _pool_for(loop)  # (a dict look-up, but the first time)
         if pool is None or pool.closed:
             self._session = _new_session(self._key[2])  # one-off
             return self._session
         self._pool = pool
         session = pool.acquire(self._key)
-        try:
-            await pool.evict_idle()
-        except BaseException:
-            pool.release(self._key)
-            self._pool = None
-            raise
+        if len(pool.sessions) > MAX_SESSIONS_PER_LOOP:
+            try:
+                await pool.evict_idle()
+            except BaseException:
+                pool.release(self._key)
+                self._pool = None
+                raise
         return session
 
     async def __aexit__(self, *exc_info: object) -> None:

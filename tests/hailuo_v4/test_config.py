@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Iterator
 
@@ -12,7 +13,14 @@ import pytest
 from aiohttp import web
 from g4f.errors import BadRequestError
 
-from g4f_hailuo._config import DEFAULT_RETRIES, REGIONS, resolve_settings, seconds_setting, settings_from
+from g4f_hailuo._config import (
+    DEFAULT_RETRIES,
+    REGIONS,
+    getenv,
+    resolve_settings,
+    seconds_setting,
+    settings_from,
+)
 
 
 def user(text: str) -> list[dict[str, str]]:
@@ -61,6 +69,15 @@ def test_settings_resolved_once_follow_every_change_of_options_or_environment(mo
         settings_from({})
     with pytest.raises(BadRequestError):  # an unhashable option is still resolved (and refused)
         settings_from({"retries": ["1"]})
+
+
+@pytest.mark.parametrize("value", [None, "", "12", "海螺 ünïcode", "x=y z"])
+def test_getenv_reads_what_os_environ_holds(monkeypatch, value):
+    if value is None:
+        monkeypatch.delenv("HAILUOAI_TEST_VALUE", raising=False)
+    else:
+        monkeypatch.setenv("HAILUOAI_TEST_VALUE", value)
+    assert getenv("HAILUOAI_TEST_VALUE") == os.environ.get("HAILUOAI_TEST_VALUE") == value
 
 
 def test_timeouts_and_retries(monkeypatch):
