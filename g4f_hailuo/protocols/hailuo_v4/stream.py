@@ -21,6 +21,8 @@ from g4f_hailuo._conversation import Conversation
 from g4f_hailuo._errors import error_for_code, status_code
 from g4f_hailuo.protocols.hailuo_v4.sse import ServerEvent, SSEDecoder
 
+_loads = json.JSONDecoder().decode  # json.loads less its type checks and keyword handling
+
 __all__ = ["ReplyInterpreter", "ReplyReader", "estimate_tokens"]
 
 TYPE_SEND_RESULT = 1
@@ -86,15 +88,16 @@ class ReplyInterpreter:
 
     def on_event(self, event: ServerEvent) -> list[Any]:
         self._events += 1
-        if event.event == "close_chunk":
+        name, data = event
+        if name == "close_chunk":
             self.ended = True
             return []
         try:
-            payload = json.loads(event.data)
+            payload = _loads(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            debug.log(f"HailuoAI: skipped a malformed {event.event!r} frame ({len(event.data)} bytes)")
+            debug.log(f"HailuoAI: skipped a malformed {name!r} frame ({len(data)} bytes)")
             return []
-        if not isinstance(payload, dict):
+        if type(payload) is not dict:
             return []
         kind = payload.get("type")
         if kind == TYPE_HEARTBEAT:
@@ -103,22 +106,23 @@ class ReplyInterpreter:
             self.ended = True
             return []
         status = payload.get("statusInfo")
-        code = status.get("code") if isinstance(status, dict) else None
-        if code and type(code) is not int:  # the hot path tests the usual int 0 only
-            code = status_code(status)
-        if code:
-            raise error_for_code(code, str(status.get("message") or "")[:200])  # type: ignore[union-attr]
-        data = payload.get("data")
-        if not isinstance(data, dict):
-            data = {}
-        if event.event == "send_result" or kind == TYPE_SEND_RESULT:
-            return self._on_send_result(data.get("sendResult"))
-        if event.event == "message_result" or kind == TYPE_MESSAGE_RESULT:
-            return self._on_message_result(data.get("messageResult"))
-        if event.event == "follow_up_question_result" or kind == TYPE_FOLLOW_UP:
-            self._on_follow_up(data)
+        if status:  # the hot path tests the usual int 0 only
+            code = status.get("code") if type(status) is dict else None
+            if code and type(code) is not int:
+                code = status_code(status)
+            if code:
+                raise error_for_code(code, str(status.get("message") or "")[:200])
+        body = payload.get("data")
+        if type(body) is not dict:
+            body = {}
+        if name == "send_result" or kind == TYPE_SEND_RESULT:
+            return self._on_send_result(body.get("sendResult"))
+        if name == "message_result" or kind == TYPE_MESSAGE_RESULT:
+            return self._on_message_result(body.get("messageResult"))
+        if kind == TYPE_FOLLOW_UP or name == "follow_up_question_result":
+            self._on_follow_up(body)
             return []
-        debug.log(f"HailuoAI: ignored an unknown event {event.event!r} (type {kind!r})")
+        debug.log(f"HailuoAI: ignored an unknown event {name!r} (type {kind!r})")
         return []
 
     def finish(self) -> list[Any]:
@@ -163,15 +167,19 @@ class ReplyInterpreter:
         return chunks
 
     def _on_message_result(self, result: Any) -> list[Any]:
-        if not isinstance(result, dict):
+        if type(result) is not dict:
             return []
-        chunks = self._conversation_for(result.get("chatID"))
-        self._collect_sources(result.get("extra"))
+        chat_id = result.get("chatID")
+        chunks = [] if chat_id == self.chat_id and chat_id is not None else self._conversation_for(chat_id)
+        extra = result.get("extra")
+        if extra:
+            self._collect_sources(extra)
         content = result.get("content")
-        if not isinstance(content, str):
+        if type(content) is not str:
             return chunks
         final = result.get("isEnd", 1) == 0
-        self._answer_final = self._answer_final or final
+        if final:
+            self._answer_final = True
         self._content = content
         stop = len(content)
         if not final:
