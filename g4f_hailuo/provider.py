@@ -226,9 +226,10 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         """The pool of ``source``'s accounts: an expired one is retired before any
         request; one that expires within a day is reported once."""
         pool = AccountPool.of(settings.origin, source.identities)
-        live, now = pool.live(), time.time()
+        live = pool.live_by_key()  # first: an account that came back resets quiet_until
+        now = time.time()
         if now >= pool.quiet_until:  # a token may have expired or come near its expiry
-            for identity in live:
+            for identity in list(live.values()):
                 if warn_of_expiry(identity, now):
                     cls._retire(pool, source, identity, expired_message(identity))
             pool.quiet_until = next_expiry_check(pool.live(), now)
@@ -289,7 +290,7 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
         while True:
             source = find_tokens(api_key, settings.origin)
             pool = cls._pool(source, settings)
-            if not pool.live():
+            if not pool.live_by_key():
                 no_login = source.explicit or logged_in or isinstance(refused, PaymentRequiredError)
                 if no_login or (source.kind != NONE and not browser_login_available()):
                     raise refused or unusable(pool, source)

@@ -27,6 +27,7 @@ from .tools import ToolSteps
 __all__ = ["DataLineDecoder", "TurnInterpreter", "TurnReader"]
 
 _DATA = b"data:"
+_loads = json.JSONDecoder().decode  # json.loads less its type checks and keyword handling
 _DONE = "[DONE]"
 
 _USAGE_FIELDS = (
@@ -118,7 +119,7 @@ class TurnInterpreter:
         self._frames += 1
         if text[:1] == "{":
             try:
-                payload = json.loads(text)
+                payload = _loads(text)
             except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 payload = None
         else:
@@ -129,7 +130,7 @@ class TurnInterpreter:
             if not stripped:
                 return []  # an empty data line: a keep-alive
             try:
-                payload = json.loads(stripped)
+                payload = _loads(stripped)
             except (ValueError, RecursionError):
                 payload = None
         if not isinstance(payload, dict):
