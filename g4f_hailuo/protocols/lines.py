@@ -27,16 +27,19 @@ class LineSplitter:
         if b"\r" in data:  # rare: make every line end an LF, in C, before splitting
             self._cr_ended = data.endswith(b"\r")
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if b"\n" not in data:
+        end = data.find(b"\n")
+        if end == -1:
             self._partial += data
             return []
-        partial = self._partial
-        if partial:  # the partial line was searched before; split scans it once more, at its end
-            partial += data
-            lines: list[bytes] = partial.split(b"\n")  # type: ignore[assignment]  # bytearrays, as good
-        else:
-            lines = data.split(b"\n")
-        self._partial = bytearray(lines.pop())
+        lines: list[bytes] = []
+        if self._partial:  # the line that was waiting for its end: handed out as it is, no copy
+            line = self._partial
+            line += memoryview(data)[:end]
+            lines.append(line)  # type: ignore[arg-type]  # a bytearray serves as well
+            self._partial = bytearray()
+            data = data[end + 1 :]
+        lines += data.split(b"\n")
+        self._partial += lines.pop()
         return lines
 
     def close(self) -> bytes | None:
