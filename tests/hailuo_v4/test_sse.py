@@ -78,3 +78,14 @@ def test_any_split_of_a_valid_stream_gives_the_same_events(cuts):
 def test_arbitrary_bytes_never_raise(data, size):
     events = decode_events([data[i : i + size] for i in range(0, len(data), size)])
     assert all(isinstance(e.data, str) and isinstance(e.event, str) for e in events)
+
+
+@pytest.mark.parametrize("space", [b" ", b""])
+def test_a_long_line_decodes_as_a_short_one_does(space: bytes) -> None:
+    """Lines past the in-place size are decoded without a copy: the same text, the same
+    replacement of invalid bytes, the one optional space after the colon removed."""
+    value = ("海螺 reply " * 20_000).encode() + b"\xff\xe6\xb5" + " end".encode()
+    stream = b"event: message_result\ndata:" + space + value + b"\n\n"
+    expected = [E("message_result", value.decode("utf-8", "replace"))]
+    for size in (7, 4096, 65_536, len(stream)):
+        assert decode_events([stream[at : at + size] for at in range(0, len(stream), size)]) == expected

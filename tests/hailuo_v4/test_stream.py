@@ -212,3 +212,13 @@ def test_any_byte_split_gives_the_same_answer(answer, steps, cuts):
     points = sorted({c % (len(stream) + 1) for c in cuts})
     chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
     assert text(run(decode_events(chunks))) == answer
+
+
+@given(st.text(), st.integers(min_value=0, max_value=3))
+def test_the_token_estimate_of_any_text_is_the_same_however_long(text: str, repeat: int) -> None:
+    """Encoded in pieces, the estimate still counts every character once (a long answer
+    spans many pieces: the text is repeated past the piece size)."""
+    text = text * (1 + repeat * 20_000 // max(1, len(text)))
+    size = len(text.encode("utf-8", "replace"))
+    wide = min(len(text), (size - len(text)) // 2)
+    assert estimate_tokens(text) == wide + (len(text) - wide + 3) // 4

@@ -14,6 +14,9 @@ from g4f_hailuo.protocols.lines import LineSplitter
 __all__ = ["SSEDecoder", "ServerEvent", "decode_events"]
 
 
+_IN_PLACE = 64 * 1024
+
+
 class ServerEvent(NamedTuple):
     event: str
     data: str
@@ -50,7 +53,10 @@ class SSEDecoder:
         # One loop, no calls per line but the decode: this is the hot path.
         for line in lines:
             if line.startswith(b"data:"):  # the usual line first
-                data.append(line[6 if line[5:6] == b" " else 5 :].decode("utf-8", "replace"))
+                start = 6 if line[5:6] == b" " else 5
+                # A long line is decoded in place: its copy would be a fresh block of memory.
+                value = line[start:] if len(line) < _IN_PLACE else memoryview(line)[start:]
+                data.append(str(value, "utf-8", "replace"))
             elif not line:  # blank line: dispatch
                 if data:
                     events.append(

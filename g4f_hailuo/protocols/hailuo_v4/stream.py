@@ -36,9 +36,16 @@ REPLACEMENT_CHAR = "\ufffd"
 def estimate_tokens(text: str) -> int:
     """A rough token count for when the site reports none: about one token per
     CJK character and one per four other characters. CJK characters take three
-    bytes in UTF-8, so the byte surplus counts them without a Python loop."""
-    wide = min(len(text), (len(text.encode("utf-8", "replace")) - len(text)) // 2)
+    bytes in UTF-8, so the byte surplus counts them without a Python loop (encoded
+    in pieces: a megabyte answer is not copied whole into fresh memory)."""
+    if text.isascii():
+        return (len(text) + 3) // 4
+    size = sum(len(text[at : at + _PIECE].encode("utf-8", "replace")) for at in range(0, len(text), _PIECE))
+    wide = min(len(text), (size - len(text)) // 2)
     return wide + (len(text) - wide + 3) // 4
+
+
+_PIECE = 32 * 1024
 
 
 class ReplyInterpreter:
