@@ -30,6 +30,17 @@ def decode(*chunks: bytes) -> list[str]:
 # -- DataLineDecoder ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("space", [b" ", b""])
+def test_a_long_frame_decodes_as_a_short_one_does(space: bytes) -> None:
+    """Lines past the in-place size are decoded without a copy: the same text, the same
+    replacement of invalid bytes, the one optional space after the colon removed."""
+    value = ("智能体 reply " * 20_000).encode() + b"\xff\xe6\xb5" + b" end"
+    stream = b"data:" + space + value + b"\n\n"
+    for size in (7, 4096, 65_536, len(stream)):
+        chunks = [stream[at : at + size] for at in range(0, len(stream), size)]
+        assert decode(*chunks) == [value.decode("utf-8", "replace")]
+
+
 @pytest.mark.parametrize(
     ("chunks", "frames"),
     [

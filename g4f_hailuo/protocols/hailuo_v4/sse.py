@@ -14,7 +14,7 @@ from g4f_hailuo.protocols.lines import LineSplitter
 __all__ = ["SSEDecoder", "ServerEvent", "decode_events"]
 
 
-_IN_PLACE = 64 * 1024
+_IN_PLACE = 64 * 1024  # bytes: a line at least this long is decoded without a copy
 
 
 class ServerEvent(NamedTuple):
