@@ -84,7 +84,7 @@ def test_arbitrary_bytes_never_raise(data, size):
 def test_a_long_line_decodes_as_a_short_one_does(space: bytes) -> None:
     """Lines past the in-place size are decoded without a copy: the same text, the same
     replacement of invalid bytes, the one optional space after the colon removed."""
-    value = ("海螺 reply " * 20_000).encode() + b"\xff\xe6\xb5" + " end".encode()
+    value = ("海螺 reply " * 20_000).encode() + b"\xff\xe6\xb5" + b" end"
     stream = b"event: message_result\ndata:" + space + value + b"\n\n"
     expected = [E("message_result", value.decode("utf-8", "replace"))]
     for size in (7, 4096, 65_536, len(stream)):
