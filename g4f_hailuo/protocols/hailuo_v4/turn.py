@@ -101,7 +101,7 @@ async def reply(
         ):
             reader = ReplyReader(interpreter)
             async for chunk in read_reply(response, reader, settings.read_timeout, "Hailuo", settings.origin):
-                if isinstance(chunk, FinishReason) and settings.delete_after and interpreter.chat_id:
+                if settings.delete_after and isinstance(chunk, FinishReason) and interpreter.chat_id:
                     deleting = delete_chat(session, settings, identity, interpreter.chat_id)
                     await delete_quietly("Hailuo", deleting)
                 yield chunk
