@@ -55,10 +55,22 @@ WORKLOADS = [
     Workload("a", "2,000 deltas, 2 KB reply", "normal size=2000 frames=2000", 12),
     Workload("b", "1 MB reply, 20 deltas", "normal size=1000000 frames=20", 4),
     Workload(
-        "c", "200 replies at once, new sessions", "normal size=2000 frames=50", ACCOUNTS, concurrent=True
+        "c",
+        "200 replies at once, new sessions",
+        "normal size=2000 frames=50",
+        ACCOUNTS,
+        True,
+        rounds_factor=3,
     ),
     # Short replies: where a client's fixed per-request cost shows (issue 12).
-    Workload("d", "200 short replies at once, 8 frames", "normal size=160 frames=8", ACCOUNTS, True),
+    Workload(
+        "d",
+        "200 short replies at once, 8 frames",
+        "normal size=160 frames=8",
+        ACCOUNTS,
+        True,
+        rounds_factor=3,
+    ),
 ]
 
 
