@@ -390,8 +390,8 @@ def main() -> None:
         measured = measure_startup(args.startup_pairs, args.startup_max_pairs, args.startup_g4f_pairs)
     print(
         f"\nPython {platform.python_version()}, g4f {g4f_version}, aiohttp {aiohttp.__version__},"
-        f" {platform.machine()}, {os.cpu_count()} cpus; {rounds} rounds ({rounds * 3} for the concurrent workloads);"
-        f" {time.strftime('%Y-%m-%d')}"
+        f" {platform.machine()}, {os.cpu_count()} cpus; {rounds} rounds"
+        f" ({rounds * 3} for the concurrent workloads); {time.strftime('%Y-%m-%d')}"
     )
     if results is not None:
         print_stream_table(results)
