@@ -5,18 +5,20 @@ parent's locks. "Another process" is a second backend object: its own descriptor
 
 from __future__ import annotations
 
+import errno
 import os
-import sys
+import shutil
+import signal
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from g4f_hailuo.accounts import leases_files
-from g4f_hailuo.accounts.leases_files import FileLeases
+pytest.importorskip("fcntl", reason="file leases are POSIX")
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="file leases are POSIX")
+from g4f_hailuo.accounts import leases_files  # (after the skip: it imports fcntl)
+from g4f_hailuo.accounts.leases_files import FileLeases
 
 
 def open_files() -> int:
@@ -99,3 +101,59 @@ def test_a_forked_child_leaves_its_parents_locks_held(tmp_path: Path) -> None:
     assert not elsewhere.lock("a")  # still the parent's
     parent.unlock("a")
     assert elsewhere.lock("a")
+
+
+def test_a_closed_backend_keeps_the_locks_still_held_until_given_back(tmp_path: Path) -> None:
+    """An evicted backend (``leases.backend()`` keeps a few) must not free a reply's account."""
+    evicted, elsewhere = FileLeases(tmp_path), FileLeases(tmp_path)
+    assert evicted.lock("a")
+    evicted.close()
+    assert not elsewhere.lock("a")
+    evicted.unlock("a")
+    assert elsewhere.lock("a")
+
+
+@pytest.mark.parametrize("removed", ["the lock file", "the directory"])
+def test_a_lock_file_deleted_while_kept_open_is_not_held_twice(tmp_path: Path, removed: str) -> None:
+    here = FileLeases(tmp_path / "leases")
+    assert here.lock("a")
+    here.unlock("a")  # kept open
+    if removed == "the directory":
+        shutil.rmtree(tmp_path / "leases")
+    else:
+        (tmp_path / "leases" / "a.lock").unlink()
+    elsewhere = FileLeases(tmp_path / "leases")
+    assert elsewhere.lock("a")  # on a new file
+    assert not here.lock("a")  # here looks at the path's file again, not at the deleted one
+    elsewhere.unlock("a")
+    assert here.lock("a")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_a_lease_was_being_taken_can_take_leases(tmp_path: Path) -> None:
+    backend = FileLeases(tmp_path)
+    with backend._files_lock:  # another thread in the middle of lock() at the fork
+        child = os.fork()
+        if child == 0:
+            signal.alarm(5)  # a deadlock ends the child instead of the test run
+            os._exit(0 if backend.lock("a") else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_failing_lock_call_leaves_no_file_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = FileLeases(tmp_path)
+    assert backend.lock("a")
+    backend.unlock("a")  # kept open
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    before = open_files()
+    monkeypatch.setattr(leases_files.fcntl, "flock", no_locks)
+    for key in ("a", "b"):
+        with pytest.raises(OSError):
+            backend.lock(key)
+    assert not backend._idle and not backend._busy
+    if before:
+        assert open_files() == before - 1  # the kept one closed, the new one never left open

@@ -136,13 +136,15 @@ def backend() -> LeaseBackend | None:
     with _backends_lock:
         found = _backends.get(key, _MISSING)
     if found is _MISSING:
-        found = _create(lease_settings(), key[3] or ".")
+        made = _create(lease_settings(), key[3] or ".")
         with _backends_lock:
-            _backends[key] = found
+            found = _backends.setdefault(key, made)  # another thread's, if it was first
             while len(_backends) > _KEPT:
                 _, evicted = _backends.popitem(last=False)
                 if evicted is not None and evicted not in _backends.values():
                     evicted.close()
+        if made is not None and made is not found:
+            made.close()
     _last = (key, found)
     return found
 

@@ -66,6 +66,9 @@ def _after_fork_in_child() -> None:
         inherited += [*backend._busy.values(), *backend._idle.values()]
         backend._busy.clear()
         backend._idle.clear()
+        # A lock another thread held at the fork stays held in the child forever: new ones.
+        backend._files_lock, backend._owner_lock = threading.Lock(), threading.Lock()
+        backend._seen_lock = threading.Lock()
         inherited += [fd for fd in (backend._owner_fd, backend._queue_fd) if fd is not None]
         backend._owner, backend._owner_fd, backend._queue_fd = None, None, None
     for fd in inherited:
@@ -130,6 +133,7 @@ class FileLeases(LeaseBackend):
         self._busy: dict[str, int] = {}
         self._idle: OrderedDict[str, int] = OrderedDict()
         self._files_lock = threading.Lock()
+        self._closed = False  # evicted (``close``): nothing is kept open any more
         self._made = False
         self._ids = itertools.count(1)
         _backends.add(self)
@@ -158,18 +162,15 @@ class FileLeases(LeaseBackend):
         with self._files_lock:
             if key in self._busy:
                 return False
-            fd = self._idle.pop(key, None)
-            if fd is None:
-                if not self._made:
-                    self._dir()
-                fd = os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                self._keep_idle(key, fd)
+            taken = self._take(key, self._idle.pop(key, None))
+            if taken is not None and taken[1].st_nlink == 0:
+                os.close(taken[0])  # a kept file was deleted meanwhile (a cleaned cookies dir)
+                taken = self._take(key, None)
+            if taken is None:
                 return False
+            fd, found = taken
             try:
-                if os.fstat(fd).st_size and self._marked_retired(fd, key):
+                if found.st_size and self._marked_retired(fd, key):
                     fcntl.flock(fd, fcntl.LOCK_UN)
                     self._keep_idle(key, fd)
                     return False
@@ -178,12 +179,44 @@ class FileLeases(LeaseBackend):
                 self._keep_idle(key, fd)
                 raise
             self._busy[key] = fd
+            self._keep_bound()
             return True
 
+    def _take(self, key: str, fd: int | None) -> tuple[int, os.stat_result] | None:
+        """``key``'s file (kept open, else opened) locked, and its stat; None if another holds it."""
+        if fd is None:
+            fd = self._open(key)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd, os.fstat(fd)
+        except BlockingIOError:
+            self._keep_idle(key, fd)
+            return None
+        except BaseException:
+            os.close(fd)  # (unlocks it too)
+            raise
+
+    def _open(self, key: str) -> int:
+        if not self._made:
+            self._dir()
+        try:
+            return os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
+        except FileNotFoundError:  # the directory went away: made again
+            self._made = False
+            self._dir()
+            return os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
+
     def _keep_idle(self, key: str, fd: int) -> None:
-        """Keep an unlocked file open for the next lease; close the least recently used idle
-        ones beyond ``_KEPT_OPEN`` open files (held ones are never closed)."""
+        """Keep an unlocked file open for the next lease (not once the backend is closed)."""
+        if self._closed:
+            os.close(fd)
+            return
         self._idle[key] = fd
+        self._keep_bound()
+
+    def _keep_bound(self) -> None:
+        """Close the least recently used idle files beyond ``_KEPT_OPEN`` open ones (held ones
+        are never closed)."""
         while self._idle and len(self._idle) + len(self._busy) > _KEPT_OPEN:
             os.close(self._idle.popitem(last=False)[1])
 
@@ -285,11 +318,12 @@ class FileLeases(LeaseBackend):
         if queue_fd is not None:
             os.close(queue_fd)
         with self._files_lock:
-            files = [*self._busy.values(), *self._idle.values()]
-            self._busy.clear()
+            # Held locks stay held until their requests give them back (then they close).
+            self._closed = True
+            idle = list(self._idle.values())
             self._idle.clear()
-        for lock_fd in files:
-            os.close(lock_fd)  # drops a lock still held
+        for lock_fd in idle:
+            os.close(lock_fd)
         if owner is not None and fd is not None:
             with contextlib.suppress(OSError):
                 (self.directory / "owners" / owner).unlink()
