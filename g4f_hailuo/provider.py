@@ -314,9 +314,9 @@ class HailuoAI(AsyncAuthedProvider, ProviderModelMixin):
                                 if held is None:
                                     yield chunk
                                 elif isinstance(chunk, str) and chunk:
-                                    for early in held:
-                                        yield early
-                                    held = None
+                                    early, held = held, None  # started: nothing is moved any more
+                                    for waited in early:
+                                        yield waited
                                     yield chunk
                                 else:
                                     held.append(chunk)

@@ -236,6 +236,15 @@ def test_without_session_routes_agent_replies_by_polling_and_remembers(
     assert sum("older polling API" in line for line in debug_log) == 1
 
 
+def test_an_error_of_the_polling_reply_after_the_fallback_is_its_own(agent, agent_key):
+    """The missing session routes were dealt with: the polling reply's error does not come
+    chained to them (a traceback would begin with a failure that did not happen)."""
+    agent.session_routes = False
+    with pytest.raises(RateLimitError, match="chat is running") as caught:
+        ask(agent, agent_key, "[[scenario:busy]] hi", protocol="agent")
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
 def test_a_conversation_made_by_polling_continues_under_agent_in_a_new_process(agent, agent_key):
     first = list(ask(agent, agent_key, "hi", stream=True))
     conversation = next(c for c in first if isinstance(c, Conversation))

@@ -239,14 +239,16 @@ async def _session_reply(
     try:
         async with PooledSession(identity.account, settings.proxy, settings.impersonate) as session:
             site = AgentSite(session, settings, account.corrected(identity, settings.origin))
+            missing: str | None = None  # how the site said it has no session routes
             try:
                 turn = await open_with_recovery(
                     site, lambda: _open_turn(site, messages, conversation, chosen, files)
                 )
             except GenCMissing as error:  # before the turn was accepted: nothing is redone twice
-                how = "HTTP 404" if "HTTP 404" in str(error) else "the app page"
+                missing = "HTTP 404" if "HTTP 404" in str(error) else "the app page"
+            if missing is not None:  # (out of the except: the polling reply's errors are its own)
                 debug.log(
-                    f"HailuoAI: MiniMax Agent answers its session routes with {how} for this account;"
+                    f"HailuoAI: MiniMax Agent answers its session routes with {missing} for this account;"
                     " it uses the older polling API (protocol 'matrix') for the rest of this process"
                 )
                 account.move_to_matrix(settings.origin, identity.account)
