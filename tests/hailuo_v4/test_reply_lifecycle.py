@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from g4f.errors import MissingAuthError
 from g4f.providers.response import AuthResult
 
 from g4f_hailuo.accounts import pool as _accounts
 from g4f_hailuo.accounts.identity import Identity
+from g4f_hailuo.accounts.pool import AccountPool
 from g4f_hailuo.fake.hailuo_v4.server import run_in_thread
 from g4f_hailuo.protocols.hailuo_v4 import client as _client
 from g4f_hailuo.provider import HailuoAI
@@ -99,3 +101,19 @@ def test_a_refused_account_is_never_handed_to_a_waiting_request(monkeypatch):
         assert len(sent_with_revoked) == 1, [r.path for r in sent_with_revoked]
     finally:
         fake.stop()
+
+
+async def test_an_error_thrown_in_once_the_text_started_moves_nothing(fake):
+    """The title and conversation held back are let go with the first text: from then on the
+    reply belongs to its account, and an error (here thrown in by the consumer) retires none."""
+    tokens = [fake.issue_token(name="first"), fake.issue_token(name="second")]
+    reply = HailuoAI.create_async_generator(
+        "MiniMax", [user("hi")], api_key=",".join(tokens), base_url=fake.url
+    )
+    first = await reply.__anext__()
+    assert not isinstance(first, str)  # one of the chunks that waited for the text
+    with pytest.raises(MissingAuthError, match="thrown in"):
+        await reply.athrow(MissingAuthError("thrown in"))
+    pool = AccountPool.of(fake.url, tuple(Identity.from_token(token) for token in tokens))
+    assert pool.retired_reasons() == []
+    assert len(fake.chat_requests()) == 1  # not redone on the other account
