@@ -166,7 +166,10 @@ async def browser_login(
     profile = tempfile.mkdtemp(prefix="g4f-hailuo-login-")
     started: list[Any] = []  # the browser, once nodriver hands it over
     try:
-        login = _start_and_wait(executable, args, profile, url, headless, agent, started)
+        # The deadline twice: wait_for cancels the wait, and the poll loop ends by itself too,
+        # should the browser library swallow that cancellation (wait_for then waits for it).
+        deadline = asyncio.get_running_loop().time() + timeout
+        login = _start_and_wait(executable, args, profile, url, headless, agent, started, deadline)
         return await asyncio.wait_for(login, timeout)
     except asyncio.TimeoutError:
         raise MissingAuthError(
@@ -186,7 +189,14 @@ def _site_name(agent: bool) -> str:
 
 
 async def _start_and_wait(
-    executable: str, args: list[str], profile: str, url: str, headless: bool, agent: bool, started: list[Any]
+    executable: str,
+    args: list[str],
+    profile: str,
+    url: str,
+    headless: bool,
+    agent: bool,
+    started: list[Any],
+    deadline: float,
 ) -> BrowserLogin:
     import nodriver
 
@@ -204,17 +214,19 @@ async def _start_and_wait(
             " G4F_BROWSER_EXECUTABLE_PATH to another Chrome/Chromium"
         ) from None
     started.append(browser)
-    return await _wait_for_login(browser, url, agent)
+    return await _wait_for_login(browser, url, agent, deadline)
 
 
-async def _wait_for_login(browser: Any, url: str, agent: bool) -> BrowserLogin:
-    """Poll the page's storage until it holds a login (the caller bounds the wait); on the
-    Agent site, then briefly until the realUserID and the device id are there too."""
+async def _wait_for_login(browser: Any, url: str, agent: bool, deadline: float) -> BrowserLogin:
+    """Poll the page's storage until it holds a login, until ``deadline`` (the loop's clock) at
+    most; on the Agent site, then briefly until the realUserID and the device id are there too."""
     page = await browser.get(url)
     script = _READ_AGENT_STORAGE if agent else _READ_STORAGE
     clock = asyncio.get_running_loop().time
     settled_at: float | None = None  # when the wait for the rest ends, once a token is there
     while True:
+        if clock() >= deadline:
+            raise asyncio.TimeoutError  # the caller says which login did not come
         if _exited(browser):
             raise MissingAuthError(f"The browser was closed before the {_site_name(agent)} login finished")
         found = _parse(await _evaluate(page, script))

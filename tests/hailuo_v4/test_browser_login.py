@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import importlib.util
 import json
 import os
@@ -288,6 +289,27 @@ async def test_the_deadline_covers_the_whole_login(fake_nodriver, hangs):
     (browser,) = fake_nodriver.browsers
     assert browser.closed, "the browser was left running"
     assert not os.path.exists(fake_nodriver.profiles[0]), "the temporary profile was left behind"
+
+
+class SwallowingBrowser(FakeBrowser):
+    """A browser library that swallows one cancellation of its page load, then goes on."""
+
+    async def get(self, url: str) -> object:
+        with contextlib.suppress(asyncio.CancelledError):  # as some library code does
+            await asyncio.sleep(3600)
+        return StoragePage("null")  # a page where nobody logs in
+
+
+async def test_the_deadline_holds_when_the_browser_library_swallows_the_cancellation(fake_nodriver):
+    async def start(*, user_data_dir: str, **kwargs: object) -> FakeBrowser:
+        fake_nodriver.browsers.append(SwallowingBrowser(user_data_dir))
+        return fake_nodriver.browsers[-1]
+
+    fake_nodriver.start = start
+    started = time.monotonic()
+    with pytest.raises(MissingAuthError, match=r"No Hailuo login within 0.5 s"):
+        await asyncio.wait_for(browser_login("http://site.test/", timeout=0.5), 10)
+    assert time.monotonic() - started < 5 and fake_nodriver.browsers[0].closed
 
 
 async def test_a_guest_token_on_a_real_page_is_waited_past(real_browser):
