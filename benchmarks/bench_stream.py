@@ -391,7 +391,8 @@ def main() -> None:
     print(
         f"\nPython {platform.python_version()}, g4f {g4f_version}, aiohttp {aiohttp.__version__},"
         f" {platform.machine()}, {os.cpu_count()} cpus; {rounds} rounds"
-        f" ({rounds * 3} for the concurrent workloads); {time.strftime('%Y-%m-%d')}"
+        f" ({rounds * max(w.rounds_factor for w in WORKLOADS)} for the concurrent workloads);"
+        f" {time.strftime('%Y-%m-%d')}"
     )
     if results is not None:
         print_stream_table(results)

@@ -124,12 +124,11 @@ def _cookies_dir() -> Path:
 
 def find_tokens(api_key: Any, origin: str, *, cookies_dir: Path | None = None) -> TokenSource:
     """The accounts of the first source (in the order above) that has any."""
-    tokens = split_tokens(api_key)
+    kind, tokens = KEYWORD, split_tokens(api_key)
+    if not tokens:  # the environment only now: a given api_key is the usual case
+        kind, tokens = ENV, split_tokens(os.environ.get(ENV_NAME))
     if tokens:
-        return TokenSource(KEYWORD, tuple(map(Identity.from_token, tokens)))
-    tokens = split_tokens(os.environ.get(ENV_NAME))
-    if tokens:
-        return TokenSource(ENV, tuple(map(Identity.from_token, tokens)))
+        return TokenSource(kind, tuple(map(Identity.from_token, tokens)))
     directory = cookies_dir if cookies_dir is not None else _cookies_dir()
     tokens = split_tokens(dotenv_value(directory / ".env", ENV_NAME))
     if tokens:

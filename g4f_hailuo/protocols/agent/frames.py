@@ -19,7 +19,7 @@ from g4f import debug
 from g4f.errors import G4FError, ResponseError
 from g4f.providers.response import FinishReason, Reasoning, Usage
 
-from g4f_hailuo.protocols.lines import LineSplitter
+from g4f_hailuo.protocols.lines import LineSplitter, data_text
 
 from .errors import base_resp_code, error_for_code, error_for_turn_text
 from .tools import ToolSteps
@@ -27,7 +27,6 @@ from .tools import ToolSteps
 __all__ = ["DataLineDecoder", "TurnInterpreter", "TurnReader"]
 
 _DATA = b"data:"
-_IN_PLACE = 64 * 1024  # bytes: a line at least this long is decoded without a copy
 _loads = json.JSONDecoder().decode  # json.loads less its type checks and keyword handling
 _DONE = "[DONE]"
 
@@ -62,15 +61,8 @@ class DataLineDecoder:
     @staticmethod
     def _frames(lines: list[bytes]) -> list[str]:
         # event:, id:, retry:, comments and blank lines carry nothing here. Decoding whole
-        # lines keeps a character split across network chunks intact; a long line is decoded
-        # in place (its copy would be a fresh block of memory).
-        frames = []
-        for line in lines:
-            if line.startswith(_DATA):
-                start = 6 if line[5:6] == b" " else 5
-                value = line[start:] if len(line) < _IN_PLACE else memoryview(line)[start:]
-                frames.append(str(value, "utf-8", "replace"))
-        return frames
+        # lines keeps a character split across network chunks intact.
+        return [data_text(line) for line in lines if line.startswith(_DATA)]
 
 
 class TurnInterpreter:

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from g4f_hailuo.protocols.lines import LineSplitter
+from g4f_hailuo.protocols.lines import LineSplitter, data_text
 
 __all__ = ["SSEDecoder", "ServerEvent", "decode_events"]
-
-
-_IN_PLACE = 64 * 1024  # bytes: a line at least this long is decoded without a copy
 
 
 class ServerEvent(NamedTuple):
@@ -53,10 +50,7 @@ class SSEDecoder:
         # One loop, no calls per line but the decode: this is the hot path.
         for line in lines:
             if line.startswith(b"data:"):  # the usual line first
-                start = 6 if line[5:6] == b" " else 5
-                # A long line is decoded in place: its copy would be a fresh block of memory.
-                value = line[start:] if len(line) < _IN_PLACE else memoryview(line)[start:]
-                data.append(str(value, "utf-8", "replace"))
+                data.append(data_text(line))
             elif not line:  # blank line: dispatch
                 if data:
                     events.append(
