@@ -79,7 +79,14 @@ async def read_reply(
         debug.log(f"HailuoAI: {type(error).__name__} after the final message; answer complete")
     finally:
         watchdog.cancel()
-    for chunk in reader.close():
-        yield chunk
+    try:
+        for chunk in reader.close():
+            yield chunk
+    except Exception:
+        # The turn's own error (out of credits, say) after its end marker: the exchange is
+        # whole, so its body's end is read too (the connection is reused, a recording whole).
+        if reader.ended:
+            await finish_body(response)
+        raise
     if reader.ended:  # after the last chunk: read the body's end, to reuse the connection
         await finish_body(response)
