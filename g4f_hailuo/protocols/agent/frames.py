@@ -11,7 +11,6 @@ true (heartbeats and the echo do not count) and stops reading once ``ended`` is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from g4f import debug
 from g4f.errors import G4FError, ResponseError
 from g4f.providers.response import FinishReason, Reasoning, Usage
 
+from g4f_hailuo.protocols.json_text import parse_json
 from g4f_hailuo.protocols.lines import LineSplitter, data_text
 
 from .errors import base_resp_code, error_for_code, error_for_turn_text
@@ -27,7 +27,6 @@ from .tools import ToolSteps
 __all__ = ["DataLineDecoder", "TurnInterpreter", "TurnReader"]
 
 _DATA = b"data:"
-_loads = json.JSONDecoder().decode  # json.loads less its type checks and keyword handling
 _DONE = "[DONE]"
 
 _USAGE_FIELDS = (
@@ -115,7 +114,7 @@ class TurnInterpreter:
         self._frames += 1
         if text[:1] == "{":
             try:
-                payload = _loads(text)
+                payload = parse_json(text)
             except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 payload = None
         else:
@@ -126,7 +125,7 @@ class TurnInterpreter:
             if not stripped:
                 return []  # an empty data line: a keep-alive
             try:
-                payload = _loads(stripped)
+                payload = parse_json(stripped)
             except (ValueError, RecursionError):
                 payload = None
         if not isinstance(payload, dict):

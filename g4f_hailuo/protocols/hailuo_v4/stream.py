@@ -8,7 +8,6 @@ reply that ended without an end marker off as a complete answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,8 +19,7 @@ from g4f_hailuo._config import HAILUO_V4
 from g4f_hailuo._conversation import Conversation
 from g4f_hailuo._errors import error_for_code, status_code
 from g4f_hailuo.protocols.hailuo_v4.sse import ServerEvent, SSEDecoder
-
-_loads = json.JSONDecoder().decode  # json.loads less its type checks and keyword handling
+from g4f_hailuo.protocols.json_text import parse_json
 
 __all__ = ["ReplyInterpreter", "ReplyReader", "estimate_tokens"]
 
@@ -100,7 +98,7 @@ class ReplyInterpreter:
             self.ended = True
             return []
         try:
-            payload = _loads(data)
+            payload = parse_json(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             debug.log(f"HailuoAI: skipped a malformed {name!r} frame ({len(data)} bytes)")
             return []
