@@ -73,6 +73,41 @@ def test_lock_files_kept_open_are_bounded(tmp_path: Path) -> None:
     assert open_files() <= before
 
 
+def test_the_files_kept_open_follow_the_open_files_limit() -> None:
+    """An eighth of the soft limit, from 16 to 1,024 (macOS starts at 256, Linux at 1,024)."""
+    bound = leases_files.kept_open_bound
+    assert [bound(limit) for limit in (64, 256, 1024, 20_000, 1 << 20)] == [16, 32, 128, 1024, 1024]
+    assert bound(-1) == 1024  # RLIM_INFINITY
+    assert bound(None) == 128  # unknown
+    assert bound(leases_files._soft_open_files_limit()) == leases_files._KEPT_OPEN
+
+
+def test_a_pool_within_the_bound_opens_each_lock_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 accounts served round and round (the benchmark's short replies) open no file again."""
+    monkeypatch.setattr(leases_files, "_KEPT_OPEN", 256)
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: str, *args: int) -> int:
+        opened.append(str(path))
+        return real_open(path, *args)
+
+    monkeypatch.setattr(leases_files.os, "open", counting_open)
+    backend = FileLeases(tmp_path)
+    keys = [f"k{n}" for n in range(200)]
+    for _ in range(3):
+        for key in keys:
+            assert backend.lock(key)
+        for key in keys:
+            backend.unlock(key)
+    assert sorted(path for path in opened if path.endswith(".lock")) == sorted(
+        str(tmp_path / f"{key}.lock") for key in keys
+    )
+    backend.close()
+
+
 def test_more_accounts_held_at_once_than_files_kept_open(tmp_path: Path) -> None:
     """Held locks are never closed to keep the bound; it is kept again once they are given back."""
     backend, elsewhere = FileLeases(tmp_path), FileLeases(tmp_path)

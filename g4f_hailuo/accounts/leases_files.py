@@ -18,7 +18,7 @@ In ``<cookies dir>/hailuo_leases/`` (0700):
 
 ``flock`` locks belong to an open file, not to a process (``lockf``/``fcntl`` locks would drop
 with one ``close`` of any descriptor of the file). A process opens each lock file once and keeps
-it open between leases (the most recently used ``_KEPT_OPEN``); its own requests and threads
+it open between leases (the most recently used: ``kept_open_bound``); its own requests and threads
 exclude each other through the set of keys it holds, since a second ``flock`` on the same open
 file would succeed. A forked child closes its copies without unlocking them.
 """
@@ -51,9 +51,28 @@ _GRACE_MS = 5000  # a queue line outlives its request's deadline by this much at
 _MAX_RETIRED = 4096
 _REFRESH_EVERY = 1.0  # seconds: the fast path reads a changed retired.json this late at most
 _FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-# Account lock files kept open between leases (an open and a close less per reply); beyond
-# this many, the least recently used one that is not locked is closed.
-_KEPT_OPEN = 128
+
+
+def kept_open_bound(soft_limit: int | None) -> int:
+    """How many account lock files stay open between leases (an open and a close less per
+    reply): an eighth of the process's open-file limit, from 16 to 1,024. Beyond it, the least
+    recently used one that is not locked is closed; a pool that cycles through more accounts
+    than this opens a file per lease."""
+    if soft_limit is None or soft_limit < 0:  # unknown, or RLIM_INFINITY (-1)
+        return 1024 if soft_limit is not None else 128
+    return max(16, min(1024, soft_limit // 8))
+
+
+def _soft_open_files_limit() -> int | None:
+    try:
+        import resource
+
+        return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+_KEPT_OPEN = kept_open_bound(_soft_open_files_limit())
 
 _backends: weakref.WeakSet[FileLeases] = weakref.WeakSet()
 
