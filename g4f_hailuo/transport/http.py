@@ -114,54 +114,96 @@ async def send_through(
 
 
 class ReadWatchdog:
-    """The reply body's read timeout, with a handful of timers per reply.
+    """The reply body's read timeout, without a timer of its own.
 
     aiohttp's own (``sock_read``) cancels its timer and starts a new one on every
     network read: about 10 µs each, a fifth of the client's CPU on a reply of
-    2,000 small frames (measured). Here a timer looks, a few times per ``limit``,
-    whether bytes arrived since it last looked; when none did for ``limit``
-    seconds the body fails with aiohttp's ``SocketTimeoutError``, as with
-    ``sock_read``. Unlike there, bytes that arrived but were not read yet
+    2,000 small frames (measured). Here one timer per event loop (:class:`_Ticker`) looks at
+    every reply's body a few times per ``limit``: whether bytes arrived since it last looked;
+    when none did for ``limit`` seconds the body fails with aiohttp's ``SocketTimeoutError``,
+    as with ``sock_read``. Unlike there, bytes that arrived but were not read yet
     (``consumed`` is behind: a slow consumer) and a body that has ended are no
     stall. The response headers stay bounded by ``sock_read``.
     """
 
-    __slots__ = ("_changed", "_content", "_handle", "_interval", "_limit", "_loop", "_seen", "consumed")
+    __slots__ = ("_changed", "_content", "_limit", "_seen", "_ticker", "consumed")
 
     CHECKS_PER_LIMIT = 4  # a stall is noticed after limit .. limit * (1 + 1/4) seconds
 
     def __init__(self, response: base.Response, limit: float) -> None:
-        self._loop = asyncio.get_running_loop()
         self._content = response.content
         self._limit = limit
-        self._interval = max(limit / self.CHECKS_PER_LIMIT, 0.01)
         self._seen = self._content.total_bytes  # the body may have come with the headers
         self.consumed = 0  # bytes of the body the reader has taken
-        self._changed = self._loop.time()
         connection = response.connection
         if connection is not None and connection.protocol is not None:
             connection.protocol.read_timeout = None  # aiohttp sets it again for the next request
             connection.protocol.start_timeout()  # with no timeout: cancels the one still running
-        self._handle: asyncio.TimerHandle | None = self._loop.call_later(self._interval, self._check)
+        ticker = _Ticker.of(asyncio.get_running_loop(), max(limit / self.CHECKS_PER_LIMIT, 0.01))
+        self._changed = ticker.loop.time()
+        self._ticker: _Ticker | None = ticker
+        ticker.add(self)
 
-    def _check(self) -> None:
+    def looks(self, now: float) -> bool:
+        """One look (by the ticker): whether to look again (not once the body ended or failed)."""
         if self._content.is_eof():
-            self._handle = None
-            return
-        now = self._loop.time()
+            return False
         received = self._content.total_bytes
         if received != self._seen or self.consumed < received:
             self._seen, self._changed = received, now
         elif now - self._changed >= self._limit:
-            self._handle = None
             self._content.set_exception(aiohttp.SocketTimeoutError("Timeout on reading data from socket"))
-            return
-        self._handle = self._loop.call_later(self._interval, self._check)
+            return False
+        return True
 
     def cancel(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.watchdogs.discard(self)
+
+
+class _Ticker:
+    """One timer for the watchdogs of one event loop that look every ``interval`` seconds (a
+    timer per reply costs more than the look: the loop's heap of timers grows with the replies
+    streaming at once). It runs while it has watchdogs and leaves the registry when it has none."""
+
+    __slots__ = ("_handle", "_key", "interval", "loop", "watchdogs")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self.loop, self.interval = loop, interval
+        self._key = (loop, interval)
+        self.watchdogs: set[ReadWatchdog] = set()
+        self._handle: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop, interval: float) -> _Ticker:
+        ticker = _tickers.get((loop, interval))
+        if ticker is None:
+            for key in [key for key in _tickers if key[0].is_closed()]:
+                _tickers.pop(key, None)  # a loop closed while bodies were streaming: nothing to look at
+            ticker = _tickers.setdefault((loop, interval), cls(loop, interval))
+        return ticker
+
+    def add(self, watchdog: ReadWatchdog) -> None:
+        self.watchdogs.add(watchdog)
+        if self._handle is None:
+            self._handle = self.loop.call_later(self.interval, self._tick)
+
+    def _tick(self) -> None:
+        now = self.loop.time()
+        for watchdog in [watchdog for watchdog in self.watchdogs if not watchdog.looks(now)]:
+            watchdog.cancel()
+        if self.watchdogs:
+            self._handle = self.loop.call_later(self.interval, self._tick)
+        else:
             self._handle = None
+            if _tickers.get(self._key) is self:
+                del _tickers[self._key]
+
+
+# (loop, interval) -> its ticker; loops run in several threads (g4f's sync calls, the GUI),
+# and each touches only its own tickers.
+_tickers: dict[tuple[asyncio.AbstractEventLoop, float], _Ticker] = {}
 
 
 async def finish_body(response: base.Response) -> None:
