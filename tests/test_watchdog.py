@@ -4,6 +4,7 @@ every body streaming on it, each body judged on its own."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -107,3 +108,34 @@ def test_a_loop_closed_while_a_body_streamed_is_let_go_by_the_next_loop() -> Non
 
     asyncio.run(next_one())
     assert loops[0] not in [loop for loop, _ in http._tickers]
+
+
+def test_loops_in_several_threads_keep_their_own_tickers() -> None:
+    """g4f's sync calls and its GUI run loops in threads: each loop's bodies are looked at by its
+    own ticker, loops coming and going in other threads meanwhile."""
+    errors: list[BaseException] = []
+
+    async def bodies() -> None:
+        watched = [_watch(0.04) for _ in range(20)]
+        await asyncio.sleep(0.03)
+        for response, _ in watched[:10]:
+            response.content.total_bytes += 1  # these move, the others stall
+        await asyncio.sleep(0.04)
+        stalled = [response.content.error is not None for response, _ in watched]
+        assert stalled == [False] * 10 + [True] * 10
+        for _, watchdog in watched:
+            watchdog.cancel()
+
+    def worker() -> None:
+        try:
+            for _ in range(5):
+                asyncio.run(bodies())
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors

@@ -179,7 +179,7 @@ class _Ticker:
     def of(cls, loop: asyncio.AbstractEventLoop, interval: float) -> _Ticker:
         ticker = _tickers.get((loop, interval))
         if ticker is None:
-            for key in [key for key in _tickers if key[0].is_closed()]:
+            for key in [key for key in list(_tickers) if key[0].is_closed()]:  # (other threads add)
                 _tickers.pop(key, None)  # a loop closed while bodies were streaming: nothing to look at
             ticker = _tickers.setdefault((loop, interval), cls(loop, interval))
         return ticker
@@ -191,14 +191,15 @@ class _Ticker:
 
     def _tick(self) -> None:
         now = self.loop.time()
-        for watchdog in [watchdog for watchdog in self.watchdogs if not watchdog.looks(now)]:
-            watchdog.cancel()
+        for watchdog in list(self.watchdogs):
+            if not watchdog.looks(now):
+                watchdog.cancel()
         if self.watchdogs:
             self._handle = self.loop.call_later(self.interval, self._tick)
         else:
             self._handle = None
             if _tickers.get(self._key) is self:
-                del _tickers[self._key]
+                _tickers.pop(self._key, None)
 
 
 # (loop, interval) -> its ticker; loops run in several threads (g4f's sync calls, the GUI),
