@@ -4,7 +4,9 @@ every body streaming on it, each body judged on its own."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 from typing import Any
 
 import pytest
@@ -139,3 +141,39 @@ def test_loops_in_several_threads_keep_their_own_tickers() -> None:
     for thread in threads:
         thread.join()
     assert not errors
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_loop_let_go_without_closing_it_is_not_kept() -> None:
+    """An application may drop a loop without closing it: once its bodies ended, nothing here
+    keeps it (nor its selector's descriptors) alive."""
+    loop = asyncio.new_event_loop()
+
+    async def one_body() -> None:
+        response, watchdog = _watch(30.0)
+        response.content.eof = True
+        watchdog.cancel()  # the reply read its body
+
+    loop.run_until_complete(one_body())
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None
+    assert not http._tickers
+
+
+async def test_a_look_that_fails_stops_only_that_bodys_watchdog() -> None:
+    broken, broken_watchdog = _watch(0.05)
+    stalled, stalled_watchdog = _watch(0.05)
+
+    def fails() -> bool:
+        raise RuntimeError("a stream that cannot say")
+
+    broken.content.is_eof = fails  # type: ignore[method-assign]
+    await asyncio.sleep(0.15)
+    assert isinstance(stalled.content.error, asyncio.TimeoutError)  # still looked at
+    later, later_watchdog = _watch(0.05)  # and bodies that come afterwards too
+    await asyncio.sleep(0.15)
+    assert isinstance(later.content.error, asyncio.TimeoutError)
+    for watchdog in (broken_watchdog, stalled_watchdog, later_watchdog):
+        watchdog.cancel()

@@ -159,13 +159,14 @@ class ReadWatchdog:
     def cancel(self) -> None:
         ticker, self._ticker = self._ticker, None
         if ticker is not None:
-            ticker.watchdogs.discard(self)
+            ticker.drop(self)
 
 
 class _Ticker:
     """One timer for the watchdogs of one event loop that look every ``interval`` seconds (a
     timer per reply costs more than the look: the loop's heap of timers grows with the replies
-    streaming at once). It runs while it has watchdogs and leaves the registry when it has none."""
+    streaming at once). It runs while it has watchdogs, and leaves the registry with the last
+    one, so that no loop is kept (g4f's synchronous calls make one per call)."""
 
     __slots__ = ("_handle", "_key", "interval", "loop", "watchdogs")
 
@@ -189,17 +190,28 @@ class _Ticker:
         if self._handle is None:
             self._handle = self.loop.call_later(self.interval, self._tick)
 
+    def drop(self, watchdog: ReadWatchdog) -> None:
+        self.watchdogs.discard(watchdog)
+        if not self.watchdogs:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            if _tickers.get(self._key) is self:
+                _tickers.pop(self._key, None)
+
     def _tick(self) -> None:
+        self._handle = None
         now = self.loop.time()
         for watchdog in list(self.watchdogs):
-            if not watchdog.looks(now):
+            try:
+                going = watchdog.looks(now)
+            except Exception as error:  # that body loses its read timeout, not the others
+                debug.log(f"HailuoAI: the read timeout of a reply stopped: {type(error).__name__}")
+                going = False
+            if not going:
                 watchdog.cancel()
         if self.watchdogs:
             self._handle = self.loop.call_later(self.interval, self._tick)
-        else:
-            self._handle = None
-            if _tickers.get(self._key) is self:
-                _tickers.pop(self._key, None)
 
 
 # (loop, interval) -> its ticker; loops run in several threads (g4f's sync calls, the GUI),
