@@ -55,12 +55,13 @@ _FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 def kept_open_bound(soft_limit: int | None) -> int:
     """How many account lock files stay open between leases (an open and a close less per
-    reply): an eighth of the process's open-file limit, from 16 to 1,024. Beyond it, the least
+    reply): an eighth of the process's open-file limit, from 16 to 256. Beyond it, the least
     recently used one that is not locked is closed; a pool that cycles through more accounts
-    than this opens a file per lease."""
+    than this opens a file per lease. Never more than 256: descriptors above 1,023 break code
+    that still uses ``select()`` (``FD_SETSIZE``) in the same process."""
     if soft_limit is None or soft_limit < 0:  # unknown, or RLIM_INFINITY (-1)
-        return 1024 if soft_limit is not None else 128
-    return max(16, min(1024, soft_limit // 8))
+        return 256 if soft_limit is not None else 128
+    return max(16, min(256, soft_limit // 8))
 
 
 def _soft_open_files_limit() -> int | None:
