@@ -151,17 +151,23 @@ def bare_work(reads: list[bytes], url: str) -> Callable[[str, str], Awaitable[tu
         headers = request_headers(url, identity, yy, stream=True)
         headers["Content-Type"] = content_type
         URL(url + path_and_query, encoded=True)
-        lines = DataLines()
-        emitted = 0
-        for data in reads:
-            for line in lines.feed(data):
-                result = json.loads(line).get("data", {}).get("messageResult")
-                content = result.get("content") if result else None
-                if content and len(content) > emitted:
-                    emitted = len(content)
-        return 0.0, emitted
+        return 0.0, bare_parse(reads)
 
     return reply
+
+
+def bare_parse(reads: list[bytes]) -> int:
+    """The bare reader's reading: a line buffer, ``json.loads`` of each ``data:`` line, the
+    length of the cumulative answer (its new suffix)."""
+    lines = DataLines()
+    emitted = 0
+    for data in reads:
+        for line in lines.feed(data):
+            result = json.loads(line).get("data", {}).get("messageResult")
+            content = result.get("content") if result else None
+            if content and len(content) > emitted:
+                emitted = len(content)
+    return emitted
 
 
 async def cpu_per_reply(reply: Callable[[], Awaitable[Any]], replies: int) -> float:
@@ -209,14 +215,8 @@ async def measure(url: str, token: str, replies: int, rounds: int) -> dict[str, 
         for _ in read.close():
             pass
 
-    async def bare_parse() -> None:  # the bare reader's part of the same step
-        lines, emitted = DataLines(), 0
-        for data in reads:
-            for line in lines.feed(data):
-                result = json.loads(line).get("data", {}).get("messageResult")
-                content = result.get("content") if result else None
-                if content and len(content) > emitted:
-                    emitted = len(content)
+    async def bare_reading() -> None:  # the bare reader's part of the same step
+        bare_parse(reads)
 
     async def front_door() -> None:  # up to the provider's generator, not started
         reply = g4f.ChatCompletion.create_async(
@@ -229,7 +229,7 @@ async def measure(url: str, token: str, replies: int, rounds: int) -> dict[str, 
         "bare": bare_reply,
         "lease": lease,
         "reader": reader,
-        "bare parse": bare_parse,
+        "bare parse": bare_reading,
         "front door": front_door,
     }
     for part in parts.values():  # warm
