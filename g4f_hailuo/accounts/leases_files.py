@@ -217,14 +217,16 @@ class FileLeases(LeaseBackend):
             raise
 
     def _open(self, key: str) -> int:
+        """``key``'s lock file, opened (made if need be, with its directory)."""
         if not self._made:
             self._dir()
+        path = f"{self._prefix}{key}.lock"
         try:
-            return os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
+            return os.open(path, _FLAGS, 0o600)
         except FileNotFoundError:  # the directory went away: made again
             self._made = False
             self._dir()
-            return os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
+            return os.open(path, _FLAGS, 0o600)
 
     def _keep_idle(self, key: str, fd: int) -> None:
         """Keep an unlocked file open for the next lease (not once the backend is closed)."""
@@ -380,7 +382,7 @@ class FileLeases(LeaseBackend):
             newest = sorted(retired.items(), key=lambda item: item[1][0])[-_MAX_RETIRED:]
             auth_cache.write_auth(self._retired, {key: list(entry) for key, entry in newest})
         for key, reason in changes.items():  # the mark that a process taking the lock looks for
-            fd = os.open(f"{self._prefix}{key}.lock", _FLAGS, 0o600)
+            fd = self._open(key)
             try:
                 if reason is None:
                     os.ftruncate(fd, 0)
